@@ -1,0 +1,226 @@
+"""HTTP: sign-in, the caller, personal access tokens, and admin user/group management."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Router, delete, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.accounts import service
+from registry.accounts.models import AccessToken
+from registry.accounts.service import Principal
+from registry.context import CtxDep, PrincipalDep, signed_in
+from registry.errors import Forbidden, InvalidGrant
+
+
+class TokenForm(BaseModel):
+    grant_type: str = ""
+    username: str = ""
+    password: str = ""
+    scope: str | None = None
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class MeRead(BaseModel):
+    username: str
+    is_admin: bool
+    groups: list[str]
+
+
+class PersonalTokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    expires_in_days: int | None = 90
+
+
+class PersonalTokenRead(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+
+
+class PersonalTokenCreated(PersonalTokenRead):
+    token: str = Field(description="Shown once; store it now.")
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str
+    password: str
+    is_admin: bool = False
+
+
+class UserRead(BaseModel):
+    username: str
+    is_admin: bool
+    created_at: datetime
+
+
+class GroupCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+class GroupMembers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    usernames: list[str] = Field(min_length=1, max_length=500)
+
+
+class GroupRead(BaseModel):
+    name: str
+    members: list[str]
+
+
+def _admin(principal: PrincipalDep) -> Principal:
+    user = signed_in(principal)
+    if not user.is_admin:
+        raise Forbidden("only administrators manage users and groups")
+    return user
+
+
+@post("/auth/token", status_code=200)
+async def issue_token(
+    ctx: CtxDep,
+    data: Annotated[TokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> TokenResponse:
+    """OAuth2 password grant: a short-lived bearer JWT."""
+    if data.grant_type != "password":
+        raise InvalidGrant("grant_type must be 'password'", error="unsupported_grant_type")
+    async with ctx.db.read() as session:
+        user = await service.sign_in(
+            session, username=data.username, password=data.password, passwords=ctx.passwords
+        )
+    assert user.id is not None
+    issued = ctx.tokens.issue(user.id)
+    return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
+
+
+@get("/me")
+async def me(ctx: CtxDep, principal: PrincipalDep) -> MeRead:
+    user = signed_in(principal)
+    async with ctx.db.read() as session:
+        names = await service.group_names(session, user.group_ids)
+    return MeRead(username=user.username, is_admin=user.is_admin, groups=names)
+
+
+def _token_read(row: AccessToken) -> PersonalTokenRead:
+    assert row.id is not None
+    return PersonalTokenRead(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked=row.revoked_at is not None,
+    )
+
+
+@post("/tokens", status_code=201)
+async def create_token(
+    ctx: CtxDep, principal: PrincipalDep, data: JSONBody[PersonalTokenCreate]
+) -> PersonalTokenCreated:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        row, token = await service.create_personal_token(
+            session, user_id=user.user_id, name=data.name, expires_in_days=data.expires_in_days
+        )
+    return PersonalTokenCreated(**_token_read(row).model_dump(), token=token)
+
+
+@get("/tokens")
+async def list_tokens(ctx: CtxDep, principal: PrincipalDep) -> list[PersonalTokenRead]:
+    user = signed_in(principal)
+    async with ctx.db.read() as session:
+        rows = await service.list_personal_tokens(session, user_id=user.user_id)
+    return [_token_read(r) for r in rows]
+
+
+@delete("/tokens/{token_id:int}")
+async def revoke_token(ctx: CtxDep, principal: PrincipalDep, token_id: FromPath[int]) -> None:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        await service.revoke_personal_token(session, user_id=user.user_id, token_id=token_id)
+
+
+@post("/users", status_code=201)
+async def create_user(ctx: CtxDep, principal: PrincipalDep, data: JSONBody[UserCreate]) -> UserRead:
+    _admin(principal)
+    async with ctx.db.write() as session:
+        user = await service.create_user(
+            session,
+            username=data.username,
+            password=data.password,
+            passwords=ctx.passwords,
+            is_admin=data.is_admin,
+        )
+    return UserRead(username=user.username, is_admin=user.is_admin, created_at=user.created_at)
+
+
+@post("/groups", status_code=201)
+async def create_group(
+    ctx: CtxDep, principal: PrincipalDep, data: JSONBody[GroupCreate]
+) -> GroupRead:
+    _admin(principal)
+    async with ctx.db.write() as session:
+        group = await service.create_group(session, name=data.name)
+    return GroupRead(name=group.name, members=[])
+
+
+@get("/groups/{name:str}")
+async def read_group(ctx: CtxDep, principal: PrincipalDep, name: FromPath[str]) -> GroupRead:
+    _admin(principal)
+    async with ctx.db.read() as session:
+        group = await service.get_group(session, name)
+        members = await service.group_members(session, group)
+    return GroupRead(name=group.name, members=members)
+
+
+@post("/groups/{name:str}/members", status_code=200)
+async def add_group_members(
+    ctx: CtxDep, principal: PrincipalDep, name: FromPath[str], data: JSONBody[GroupMembers]
+) -> GroupRead:
+    _admin(principal)
+    async with ctx.db.write() as session:
+        group = await service.get_group(session, name)
+        members = await service.add_members(session, group=group, usernames=data.usernames)
+    return GroupRead(name=group.name, members=members)
+
+
+@delete("/groups/{name:str}/members", status_code=200)
+async def remove_group_members(
+    ctx: CtxDep, principal: PrincipalDep, name: FromPath[str], data: JSONBody[GroupMembers]
+) -> GroupRead:
+    _admin(principal)
+    async with ctx.db.write() as session:
+        group = await service.get_group(session, name)
+        members = await service.remove_members(session, group=group, usernames=data.usernames)
+    return GroupRead(name=group.name, members=members)
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        issue_token,
+        me,
+        create_token,
+        list_tokens,
+        revoke_token,
+        create_user,
+        create_group,
+        read_group,
+        add_group_members,
+        remove_group_members,
+    ],
+)

@@ -1,0 +1,263 @@
+"""HTTP: assets, versions, packages, whitelists, import pre-check and subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from litestar import Request, Response, Router, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
+
+from registry.assets import service
+from registry.assets.schemas import (
+    AssetCreate,
+    AssetRead,
+    AssetUpdate,
+    ImportCheck,
+    SubscribeRequest,
+    SubscriptionRead,
+    VersionRead,
+    VersionUpdate,
+    WhitelistChange,
+    WhitelistRead,
+)
+from registry.blobs import BlobNotFound
+from registry.context import CtxDep, PrincipalDep, signed_in
+from registry.errors import NotFound, Unauthenticated
+from registry.subscriptions import service as subscriptions
+from registry.versions import service as versions
+from registry.versions.uploads import read_publish_upload
+
+SHA256_HEADER = "X-Content-SHA256"
+
+
+@post("/assets", status_code=201)
+async def create_asset(
+    ctx: CtxDep, principal: PrincipalDep, data: JSONBody[AssetCreate]
+) -> AssetRead:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        asset = await service.create_asset(session, data=data, principal=user)
+        return await service.asset_read(session, asset)
+
+
+@get("/assets/{content_id:str}")
+async def read_asset(ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]) -> AssetRead:
+    async with ctx.db.read() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        return await service.asset_read(session, asset)
+
+
+@patch("/assets/{content_id:str}")
+async def update_asset(
+    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], data: JSONBody[AssetUpdate]
+) -> AssetRead:
+    async with ctx.db.write() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        asset = await service.update_asset(session, asset=asset, data=data, principal=principal)
+        return await service.asset_read(session, asset)
+
+
+@delete("/assets/{content_id:str}")
+async def delete_asset(ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]) -> None:
+    async with ctx.db.write() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        keys = await service.delete_asset(session, asset=asset, principal=principal)
+    for key in keys:
+        await anyio.to_thread.run_sync(ctx.blobs.delete, key)
+
+
+@get("/assets/{content_id:str}/versions")
+async def list_versions(
+    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]
+) -> list[VersionRead]:
+    async with ctx.db.read() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        rows = await service.list_versions(session, asset, principal)
+        return await service.versions_read(session, asset, rows, principal)
+
+
+@post("/assets/{content_id:str}/versions", status_code=201, request_max_body_size=None)
+async def publish_version(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    content_id: FromPath[str],
+    request: Request[Any, Any, State],
+) -> VersionRead:
+    """Publish a version: multipart ``manifest`` (JSON) and optional ``package`` (tar.gz)."""
+    user = signed_in(principal)
+    async with ctx.db.read() as session:
+        asset = await service.find_asset(session, content_id, user)
+    service.access.require_owner(asset, user)
+    upload = await read_publish_upload(
+        request.headers.get("content-type", ""),
+        request.stream(),
+        tmp_dir=ctx.settings.data_dir / "tmp",
+        max_package=ctx.settings.max_upload_bytes,
+        max_manifest=ctx.settings.max_manifest_bytes,
+    )
+    asset, version = await versions.publish_version(
+        ctx.db, ctx.blobs, content_id=content_id, upload=upload, principal=user
+    )
+    async with ctx.db.read() as session:
+        return (await service.versions_read(session, asset, [version], user))[0]
+
+
+@get("/assets/{content_id:str}/versions/{version:str}")
+async def read_version(
+    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], version: FromPath[str]
+) -> VersionRead:
+    async with ctx.db.read() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        row = await service.find_version(session, asset, version, principal)
+        return (await service.versions_read(session, asset, [row], principal))[0]
+
+
+@patch("/assets/{content_id:str}/versions/{version:str}")
+async def update_version(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    content_id: FromPath[str],
+    version: FromPath[str],
+    data: JSONBody[VersionUpdate],
+) -> VersionRead:
+    async with ctx.db.write() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        row = await service.find_version(session, asset, version, principal)
+        row = await versions.set_status(
+            session, asset=asset, version=row, status=data.status, principal=principal
+        )
+        return (await service.versions_read(session, asset, [row], principal))[0]
+
+
+@get("/assets/{content_id:str}/versions/{version:str}/package")
+async def download_package(
+    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], version: FromPath[str]
+) -> Stream:
+    """The version's package, streamed; its SHA-256 is in the ``X-Content-SHA256`` header."""
+    async with ctx.db.read() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        row = await service.find_version(session, asset, version, principal)
+    if principal is None:
+        raise Unauthenticated("sign in to download packages")
+    if not row.package_key or not row.package_sha256:
+        raise NotFound(f"version {version} of asset {content_id} has no package")
+    try:
+        info = await anyio.to_thread.run_sync(ctx.blobs.stat, row.package_key)
+    except BlobNotFound:
+        raise NotFound(f"the package of {content_id}@{version} is missing from storage") from None
+    filename = f"{asset.name}-{row.version}.tar.gz"
+    return Stream(
+        ctx.blobs.open(row.package_key),
+        media_type="application/gzip",
+        headers={
+            "Content-Length": str(info.size),
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            SHA256_HEADER: row.package_sha256,
+            "ETag": f'"{row.package_sha256}"',
+        },
+    )
+
+
+@get("/assets/{content_id:str}/versions/{version:str}/import-check")
+async def import_check(
+    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], version: FromPath[str]
+) -> ImportCheck:
+    async with ctx.db.read() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        row = await service.find_version(session, asset, version, principal)
+        return await service.import_check(session, asset=asset, version=row, principal=principal)
+
+
+async def _whitelist(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    content_id: FromPath[str],
+    version: FromPath[str],
+    data: JSONBody[WhitelistChange],
+    *,
+    add: bool,
+) -> WhitelistRead:
+    async with ctx.db.write() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        row = await service.find_version(session, asset, version, principal)
+        return await service.change_whitelist(
+            session, asset=asset, version=row, names=data.principals, add=add, principal=principal
+        )
+
+
+@post("/assets/{content_id:str}/versions/{version:str}/whitelist", status_code=200)
+async def add_whitelist(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    content_id: FromPath[str],
+    version: FromPath[str],
+    data: JSONBody[WhitelistChange],
+) -> WhitelistRead:
+    """Add users or ``group:<name>`` entries; cascades to dependency versions you own."""
+    return await _whitelist(ctx, principal, content_id, version, data, add=True)
+
+
+@delete("/assets/{content_id:str}/versions/{version:str}/whitelist", status_code=200)
+async def remove_whitelist(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    content_id: FromPath[str],
+    version: FromPath[str],
+    data: JSONBody[WhitelistChange],
+) -> WhitelistRead:
+    return await _whitelist(ctx, principal, content_id, version, data, add=False)
+
+
+@post("/assets/{content_id:str}/subscription", status_code=200)
+async def subscribe(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    content_id: FromPath[str],
+    data: JSONBody[SubscribeRequest],
+) -> Response[AssetRead]:
+    async with ctx.db.write() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        _, created = await subscriptions.subscribe(
+            session, asset=asset, accept_terms=data.accept_terms, principal=principal
+        )
+        await session.refresh(asset)
+        read = await service.asset_read(session, asset)
+    return Response(read, status_code=201 if created else 200)
+
+
+@delete("/assets/{content_id:str}/subscription")
+async def unsubscribe(ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]) -> None:
+    async with ctx.db.write() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        await subscriptions.unsubscribe(session, asset=asset, principal=principal)
+
+
+@get("/subscriptions")
+async def my_subscriptions(ctx: CtxDep, principal: PrincipalDep) -> list[SubscriptionRead]:
+    async with ctx.db.read() as session:
+        return await subscriptions.my_subscriptions(session, principal)
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        create_asset,
+        read_asset,
+        update_asset,
+        delete_asset,
+        list_versions,
+        publish_version,
+        read_version,
+        update_version,
+        download_package,
+        import_check,
+        add_whitelist,
+        remove_whitelist,
+        subscribe,
+        unsubscribe,
+        my_subscriptions,
+    ],
+)

@@ -1,0 +1,168 @@
+"""Request and response models of assets, versions, whitelists and subscriptions."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from registry.models_base import NAME_RE, NAME_RULE
+
+Kind = Literal["workflow", "algorithm", "model", "dataset"]
+Visibility = Literal["public", "group", "private"]
+VersionStatus = Literal["active", "deprecated", "yanked"]
+
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_.+-]{0,31}$")
+MAX_TAGS = 20
+
+
+def _name(value: str) -> str:
+    if not NAME_RE.fullmatch(value):
+        raise ValueError(NAME_RULE)
+    return value
+
+
+def _tags(values: list[str]) -> list[str]:
+    seen: list[str] = []
+    for raw in values:
+        tag = raw.strip().lower()
+        if not TAG_RE.fullmatch(tag):
+            raise ValueError(
+                f"tag {raw!r}: 1-32 characters, lower-case letters, digits, '_', '.', '+' or '-'"
+            )
+        if tag not in seen:
+            seen.append(tag)
+    if len(seen) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags")
+    return seen
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Tags = Annotated[list[str], AfterValidator(_tags)]
+Title = Annotated[str, StringConstraints(max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=20_000)]
+Terms = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AssetCreate(Strict):
+    kind: Kind
+    name: Name
+    title: Title = ""
+    description: Description = ""
+    terms: Terms = ""
+    tags: Tags = Field(default_factory=list)
+    visibility: Visibility = "private"
+
+
+class AssetUpdate(Strict):
+    title: Title | None = None
+    description: Description | None = None
+    terms: Terms | None = None
+    tags: Tags | None = None
+    visibility: Visibility | None = None
+
+
+class AssetRead(BaseModel):
+    content_id: str
+    kind: Kind
+    name: str
+    title: str
+    description: str
+    terms: str
+    tags: list[str]
+    owner: str
+    visibility: Visibility
+    subscription_count: int
+    latest_version: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DependencyRef(Strict):
+    content_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    version: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class Manifest(Strict):
+    """What a publisher sends with a version (the ``manifest`` part of the upload)."""
+
+    version: Annotated[str, StringConstraints(max_length=128)] | None = None
+    description: Description = ""
+    dependencies: list[DependencyRef] = Field(default_factory=list, max_length=200)
+    package_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    spec: dict[str, Any] | None = None
+    interface: dict[str, Any] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class VersionRead(BaseModel):
+    content_id: str
+    version: str
+    status: VersionStatus
+    description: str
+    manifest: dict[str, Any]
+    dependencies: list[DependencyRef]
+    package_sha256: str | None
+    package_size: int | None
+    published_by: str
+    created_at: datetime
+    whitelist: list[str] | None = Field(
+        default=None, description="Principals on the whitelist; shown to the owner only."
+    )
+
+
+class VersionUpdate(Strict):
+    status: VersionStatus
+
+
+class WhitelistChange(Strict):
+    principals: list[Annotated[str, StringConstraints(min_length=1, max_length=70)]] = Field(
+        min_length=1, max_length=500
+    )
+
+
+class WhitelistRead(BaseModel):
+    content_id: str
+    version: str
+    principals: list[str]
+    cascaded_to: list[DependencyRef] = Field(
+        description="Dependency versions whose whitelist changed with this one."
+    )
+    not_cascaded: list[DependencyRef] = Field(
+        description="Dependency versions you do not own, left as they are."
+    )
+    warning: str | None = None
+
+
+class ImportBlocker(BaseModel):
+    content_id: str
+    version: str
+    reason: str
+
+
+class ImportCheck(BaseModel):
+    content_id: str
+    version: str
+    importable: bool
+    blockers: list[ImportBlocker]
+
+
+class SubscribeRequest(Strict):
+    accept_terms: bool
+
+
+class SubscriptionRead(BaseModel):
+    content_id: str
+    kind: Kind
+    name: str
+    title: str
+    owner: str
+    latest_version: str | None
+    subscribed_at: datetime
+    new_versions: int = Field(description="Versions published since you subscribed.")

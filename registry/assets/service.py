@@ -1,0 +1,416 @@
+"""Assets: create, read, edit, delete; reading versions; whitelists; import pre-check."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry import access
+from registry.accounts.models import Group, User
+from registry.accounts.service import Principal
+from registry.assets.models import (
+    Asset,
+    AssetTag,
+    AssetVersion,
+    Subscription,
+    VersionDependency,
+    VersionWhitelist,
+)
+from registry.assets.schemas import (
+    AssetCreate,
+    AssetRead,
+    AssetUpdate,
+    DependencyRef,
+    ImportBlocker,
+    ImportCheck,
+    VersionRead,
+    WhitelistRead,
+)
+from registry.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from registry.models_base import utcnow
+
+GROUP_PREFIX = "group:"
+
+
+async def create_asset(session: AsyncSession, *, data: AssetCreate, principal: Principal) -> Asset:
+    duplicate = await session.exec(
+        select(Asset.id).where(
+            Asset.owner_id == principal.user_id, Asset.kind == data.kind, Asset.name == data.name
+        )
+    )
+    if duplicate.first() is not None:
+        raise Conflict(f"you already have a {data.kind} named {data.name!r}")
+    asset = Asset(
+        content_id=str(uuid.uuid4()),
+        kind=data.kind,
+        name=data.name,
+        title=data.title or data.name,
+        description=data.description,
+        terms=data.terms,
+        tags_text=" ".join(data.tags),
+        owner_id=principal.user_id,
+        visibility=data.visibility,
+    )
+    session.add(asset)
+    await session.flush()
+    assert asset.id is not None
+    for tag in data.tags:
+        session.add(AssetTag(asset_id=asset.id, tag=tag))
+    await session.flush()
+    return asset
+
+
+async def find_asset(
+    session: AsyncSession, content_id: str, principal: Principal | None, *, for_update: bool = False
+) -> Asset:
+    """The asset if the principal may read it; 404 otherwise."""
+    query = select(Asset).where(Asset.content_id == content_id)
+    if for_update and session.bind.dialect.name != "sqlite":
+        query = query.with_for_update()
+    asset = (await session.exec(query)).first()
+    if asset is None or not await access.can_read_asset(session, asset, principal):
+        raise access.not_found_asset(content_id)
+    return asset
+
+
+async def find_version(
+    session: AsyncSession, asset: Asset, version: str, principal: Principal | None
+) -> AssetVersion:
+    row = (
+        await session.exec(
+            select(AssetVersion).where(
+                AssetVersion.asset_id == asset.id, AssetVersion.version == version
+            )
+        )
+    ).first()
+    if row is None or not await access.can_read_version(session, asset, row, principal):
+        raise NotFound(f"no version {version!r} of asset {asset.content_id}")
+    return row
+
+
+async def update_asset(
+    session: AsyncSession, *, asset: Asset, data: AssetUpdate, principal: Principal | None
+) -> Asset:
+    access.require_owner(asset, principal)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    tags = changes.pop("tags", None)
+    for key, value in changes.items():
+        setattr(asset, key, value)
+    if tags is not None:
+        assert asset.id is not None
+        await session.exec(delete(AssetTag).where(col(AssetTag.asset_id) == asset.id))  # type: ignore[call-overload]
+        for tag in tags:
+            session.add(AssetTag(asset_id=asset.id, tag=tag))
+        asset.tags_text = " ".join(tags)
+    asset.updated_at = utcnow()
+    session.add(asset)
+    await session.flush()
+    return asset
+
+
+async def delete_asset(
+    session: AsyncSession, *, asset: Asset, principal: Principal | None
+) -> list[str]:
+    """Delete the asset and its versions; returns the blob keys to remove after commit."""
+    access.require_owner(asset, principal)
+    version_ids = select(AssetVersion.id).where(AssetVersion.asset_id == asset.id)
+    dependents = await session.exec(
+        select(func.count())
+        .select_from(VersionDependency)
+        .where(
+            col(VersionDependency.depends_on_id).in_(version_ids),
+            col(VersionDependency.version_id).not_in(version_ids),
+        )
+    )
+    in_use = dependents.one()
+    if in_use:
+        raise Conflict(
+            f"asset {asset.content_id} is used by {in_use} version(s) of other assets; "
+            "deprecate it instead"
+        )
+    keys = [
+        key
+        for key in (
+            await session.exec(
+                select(AssetVersion.package_key).where(AssetVersion.asset_id == asset.id)
+            )
+        ).all()
+        if key
+    ]
+    for model, column in (
+        (VersionWhitelist, VersionWhitelist.version_id),
+        (VersionDependency, VersionDependency.version_id),
+    ):
+        await session.exec(delete(model).where(col(column).in_(version_ids)))  # type: ignore[call-overload]
+    for model, column in (
+        (AssetVersion, AssetVersion.asset_id),
+        (AssetTag, AssetTag.asset_id),
+        (Subscription, Subscription.asset_id),
+    ):
+        await session.exec(delete(model).where(col(column) == asset.id))  # type: ignore[call-overload]
+    await session.delete(asset)
+    await session.flush()
+    return keys
+
+
+async def usernames(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await session.exec(select(User.id, User.username).where(col(User.id).in_(wanted)))
+    return {user_id: name for user_id, name in rows.all() if user_id is not None}
+
+
+async def asset_read(session: AsyncSession, asset: Asset) -> AssetRead:
+    owner = (await usernames(session, [asset.owner_id]))[asset.owner_id]
+    return to_asset_read(asset, owner)
+
+
+def to_asset_read(asset: Asset, owner: str) -> AssetRead:
+    return AssetRead(
+        content_id=asset.content_id,
+        kind=asset.kind,  # type: ignore[arg-type]
+        name=asset.name,
+        title=asset.title,
+        description=asset.description,
+        terms=asset.terms,
+        tags=asset.tags_text.split(),
+        owner=owner,
+        visibility=asset.visibility,  # type: ignore[arg-type]
+        subscription_count=asset.subscription_count,
+        latest_version=asset.latest_version,
+        created_at=asset.created_at,
+        updated_at=asset.updated_at,
+    )
+
+
+async def list_versions(
+    session: AsyncSession, asset: Asset, principal: Principal | None
+) -> list[AssetVersion]:
+    query: Any = (
+        select(AssetVersion)
+        .where(col(AssetVersion.asset_id) == asset.id, access.readable_versions(asset, principal))
+        .order_by(
+            col(AssetVersion.major).desc(),
+            col(AssetVersion.minor).desc(),
+            col(AssetVersion.patch).desc(),
+            col(AssetVersion.id).desc(),
+        )
+    )
+    return list((await session.exec(query)).all())
+
+
+async def versions_read(
+    session: AsyncSession,
+    asset: Asset,
+    versions: Sequence[AssetVersion],
+    principal: Principal | None,
+) -> list[VersionRead]:
+    ids = [v.id for v in versions if v.id is not None]
+    deps: dict[int, list[DependencyRef]] = {i: [] for i in ids}
+    if ids:
+        rows = await session.exec(
+            select(VersionDependency.version_id, Asset.content_id, AssetVersion.version)
+            .join(AssetVersion, col(AssetVersion.id) == col(VersionDependency.depends_on_id))
+            .join(Asset, col(Asset.id) == col(AssetVersion.asset_id))
+            .where(col(VersionDependency.version_id).in_(ids))
+        )
+        for version_id, content_id, version in rows.all():
+            deps[version_id].append(DependencyRef(content_id=content_id, version=version))
+    whitelists: dict[int, list[str]] | None = None
+    if access.is_owner(asset, principal):
+        whitelists = await whitelist_names(session, ids)
+    publishers = await usernames(session, (v.published_by for v in versions))
+    return [
+        VersionRead(
+            content_id=asset.content_id,
+            version=v.version,
+            status=v.status,  # type: ignore[arg-type]
+            description=v.description,
+            manifest=v.manifest,
+            dependencies=deps.get(v.id or 0, []),
+            package_sha256=v.package_sha256,
+            package_size=v.package_size,
+            published_by=publishers.get(v.published_by, "?"),
+            created_at=v.created_at,
+            whitelist=None if whitelists is None else whitelists.get(v.id or 0, []),
+        )
+        for v in versions
+    ]
+
+
+async def whitelist_names(session: AsyncSession, version_ids: list[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {i: [] for i in version_ids}
+    if not version_ids:
+        return result
+    users = await session.exec(
+        select(VersionWhitelist.version_id, User.username)
+        .join(User, col(User.id) == col(VersionWhitelist.principal_id))
+        .where(
+            col(VersionWhitelist.version_id).in_(version_ids),
+            VersionWhitelist.principal_kind == "user",
+        )
+    )
+    groups = await session.exec(
+        select(VersionWhitelist.version_id, Group.name)
+        .join(Group, col(Group.id) == col(VersionWhitelist.principal_id))
+        .where(
+            col(VersionWhitelist.version_id).in_(version_ids),
+            VersionWhitelist.principal_kind == "group",
+        )
+    )
+    for version_id, name in users.all():
+        result[version_id].append(name)
+    for version_id, name in groups.all():
+        result[version_id].append(GROUP_PREFIX + name)
+    for names in result.values():
+        names.sort()
+    return result
+
+
+async def resolve_principals(session: AsyncSession, names: list[str]) -> list[tuple[str, int]]:
+    """``alice`` and ``group:ml`` → (kind, id); unknown names are a 422 naming them."""
+    resolved: list[tuple[str, int]] = []
+    unknown: list[str] = []
+    for name in names:
+        if name.startswith(GROUP_PREFIX):
+            group_id = (
+                await session.exec(select(Group.id).where(Group.name == name[len(GROUP_PREFIX) :]))
+            ).first()
+            if group_id is None:
+                unknown.append(name)
+            else:
+                resolved.append(("group", group_id))
+        else:
+            user_id = (await session.exec(select(User.id).where(User.username == name))).first()
+            if user_id is None:
+                unknown.append(name)
+            else:
+                resolved.append(("user", user_id))
+    if unknown:
+        raise InvalidInput.field(
+            "principals",
+            "exists",
+            "unknown user or group: "
+            + ", ".join(repr(n) for n in unknown)
+            + " (groups are written 'group:<name>')",
+        )
+    return list(dict.fromkeys(resolved))
+
+
+async def direct_dependencies(
+    session: AsyncSession, version: AssetVersion
+) -> list[tuple[AssetVersion, Asset]]:
+    rows = await session.exec(
+        select(AssetVersion, Asset)
+        .join(VersionDependency, col(VersionDependency.depends_on_id) == col(AssetVersion.id))
+        .join(Asset, col(Asset.id) == col(AssetVersion.asset_id))
+        .where(VersionDependency.version_id == version.id)
+    )
+    return list(rows.all())
+
+
+async def change_whitelist(
+    session: AsyncSession,
+    *,
+    asset: Asset,
+    version: AssetVersion,
+    names: list[str],
+    add: bool,
+    principal: Principal | None,
+) -> WhitelistRead:
+    """Add or remove principals; the change cascades to dependency versions the caller owns."""
+    actor = access.require_owner(asset, principal)
+    principals = await resolve_principals(session, names)
+    cascaded: list[DependencyRef] = []
+    skipped: list[DependencyRef] = []
+    targets = [version]
+    seen = {version.id}
+    queue = [version]
+    while queue:
+        current = queue.pop()
+        for dep_version, dep_asset in await direct_dependencies(session, current):
+            if dep_version.id in seen:
+                continue
+            seen.add(dep_version.id)
+            ref = DependencyRef(content_id=dep_asset.content_id, version=dep_version.version)
+            if access.is_owner(dep_asset, actor):
+                targets.append(dep_version)
+                cascaded.append(ref)
+                queue.append(dep_version)
+            else:
+                skipped.append(ref)
+    for target in targets:
+        assert target.id is not None
+        for kind, principal_id in principals:
+            key = (target.id, kind, principal_id)
+            row = await session.get(VersionWhitelist, key)
+            if add and row is None:
+                session.add(
+                    VersionWhitelist(
+                        version_id=target.id, principal_kind=kind, principal_id=principal_id
+                    )
+                )
+            elif not add and row is not None:
+                await session.delete(row)
+    await session.flush()
+    assert version.id is not None
+    current_names = (await whitelist_names(session, [version.id]))[version.id]
+    warning = None
+    if asset.visibility != "group":
+        warning = (
+            f"asset is {asset.visibility}: whitelisted principals gain access only while its "
+            "visibility is 'group'"
+        )
+    return WhitelistRead(
+        content_id=asset.content_id,
+        version=version.version,
+        principals=current_names,
+        cascaded_to=cascaded,
+        not_cascaded=skipped,
+        warning=warning,
+    )
+
+
+async def import_check(
+    session: AsyncSession, *, asset: Asset, version: AssetVersion, principal: Principal | None
+) -> ImportCheck:
+    """Whether the principal may import this version: it and every dependency readable."""
+    if principal is None:
+        raise Unauthenticated("sign in to import")
+    blockers: list[ImportBlocker] = []
+    if version.status == "yanked":
+        blockers.append(
+            ImportBlocker(content_id=asset.content_id, version=version.version, reason="yanked")
+        )
+    seen: set[int | None] = {version.id}
+    queue = [version]
+    while queue:
+        current = queue.pop()
+        for dep_version, dep_asset in await direct_dependencies(session, current):
+            if dep_version.id in seen:
+                continue
+            seen.add(dep_version.id)
+            if not await access.can_read_version(session, dep_asset, dep_version, principal):
+                reason = "not shared with you; ask its owner to whitelist you"
+            elif dep_version.status == "yanked":
+                reason = "yanked"
+            else:
+                queue.append(dep_version)
+                continue
+            blockers.append(
+                ImportBlocker(
+                    content_id=dep_asset.content_id, version=dep_version.version, reason=reason
+                )
+            )
+    return ImportCheck(
+        content_id=asset.content_id,
+        version=version.version,
+        importable=not blockers,
+        blockers=blockers,
+    )

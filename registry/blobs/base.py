@@ -1,0 +1,62 @@
+"""The blob store protocol. Implementations are synchronous; callers run them in a thread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from registry.settings import Settings
+
+CHUNK = 1024 * 1024
+
+
+class BlobNotFound(KeyError):
+    """No blob is stored under that key."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    size: int
+    modified: datetime
+
+
+class BlobStore(Protocol):
+    """Keys are ``/``-separated relative paths such as ``packages/<content id>/<uuid>.tar.gz``."""
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Store the file at ``path`` under ``key`` (replacing any blob there)."""
+
+    def open(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        """Yield the blob's bytes in chunks; raises BlobNotFound."""
+
+    def stat(self, key: str) -> BlobInfo:
+        """Size and modification time; raises BlobNotFound."""
+
+    def delete(self, key: str) -> None:
+        """Remove the blob; a missing key is not an error."""
+
+    def list(self, prefix: str) -> Iterator[BlobInfo]:
+        """Every blob whose key starts with ``prefix``."""
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The S3 store when an endpoint is configured, else a directory in the data dir."""
+    if settings.s3_endpoint:
+        from registry.blobs.s3 import S3BlobStore
+
+        return S3BlobStore(
+            endpoint=settings.s3_endpoint,
+            access_key=settings.s3_access_key or "",
+            secret_key=settings.s3_secret_key or "",
+            bucket=settings.s3_bucket,
+            region=settings.s3_region,
+            secure=settings.s3_secure,
+        )
+    from registry.blobs.local import LocalBlobStore
+
+    return LocalBlobStore(settings.data_dir / "blobs")

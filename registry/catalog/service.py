@@ -1,0 +1,155 @@
+"""Catalog search: full-text, filters, sorting and keyset or page pagination."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry import access
+from registry.accounts.models import User
+from registry.accounts.service import Principal
+from registry.assets.models import Asset, AssetTag
+from registry.assets.schemas import AssetRead
+from registry.assets.service import to_asset_read
+from registry.errors import InvalidInput
+
+Sort = Literal["popular", "newest", "name"]
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+MAX_TERMS = 8
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    q: str | None = None
+    kind: str | None = None
+    tags: tuple[str, ...] = ()
+    owner: str | None = None
+    sort: Sort = "popular"
+    page: int = 1
+    page_size: int = 20
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    items: list[AssetRead]
+    total: int
+    page: int | None
+    page_size: int
+    next_cursor: str | None
+
+
+def search_terms(q: str | None) -> list[str]:
+    """Words of the query; punctuation and operators are dropped, never interpreted."""
+    return [t.lower() for t in _TOKEN.findall(q or "")][:MAX_TERMS]
+
+
+def _text_filter(dialect: str, terms: list[str]) -> ColumnElement[bool]:
+    if dialect == "sqlite":
+        # Each word as a quoted FTS5 prefix term; quotes inside were removed by the tokenizer.
+        match = " ".join(f'"{t}"*' for t in terms)
+        ids = text("SELECT rowid FROM asset_fts WHERE asset_fts MATCH :fts").bindparams(fts=match)
+        return col(Asset.id).in_(ids)
+    query = " & ".join(f"{t}:*" for t in terms)
+    return text("asset.search_vector @@ to_tsquery('simple', :tsq)").bindparams(tsq=query)  # type: ignore[return-value]
+
+
+def _sort_columns(sort: Sort) -> list[tuple[Any, bool]]:
+    """(column, descending) pairs; the id breaks ties so keyset pages are stable."""
+    if sort == "popular":
+        return [(col(Asset.subscription_count), True), (col(Asset.id), True)]
+    if sort == "newest":
+        return [(col(Asset.created_at), True), (col(Asset.id), True)]
+    return [(col(Asset.name), False), (col(Asset.id), False)]
+
+
+def _encode_cursor(sort: Sort, asset: Asset) -> str:
+    key: Any = {
+        "popular": asset.subscription_count,
+        "newest": asset.created_at.isoformat(),
+        "name": asset.name,
+    }[sort]
+    raw = json.dumps([sort, key, asset.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, key, last_id = json.loads(raw)
+        if cursor_sort != sort or not isinstance(last_id, int):
+            raise ValueError
+        if sort == "newest":
+            key = datetime.fromisoformat(key)
+        elif (sort == "popular" and not isinstance(key, int)) or (
+            sort == "name" and not isinstance(key, str)
+        ):
+            raise ValueError
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise InvalidInput.field(
+            "cursor", "cursor", "not a cursor from a previous page of this sort order"
+        ) from None
+    return key, last_id
+
+
+def _after(sort: Sort, key: Any, last_id: int) -> ColumnElement[bool]:
+    (column, descending), (id_column, _) = _sort_columns(sort)
+    if descending:
+        return or_(column < key, and_(column == key, id_column < last_id))
+    return or_(column > key, and_(column == key, id_column > last_id))
+
+
+async def search(
+    session: AsyncSession, query: CatalogQuery, principal: Principal | None
+) -> CatalogPage:
+    conditions: list[ColumnElement[bool]] = [access.readable_assets(principal)]
+    terms = search_terms(query.q)
+    if terms:
+        conditions.append(_text_filter(session.bind.dialect.name, terms))
+    if query.kind:
+        conditions.append(col(Asset.kind) == query.kind)
+    for tag in query.tags:
+        conditions.append(
+            col(Asset.id).in_(select(AssetTag.asset_id).where(col(AssetTag.tag) == tag.lower()))
+        )
+    if query.owner:
+        owner_id = select(User.id).where(col(User.username) == query.owner).scalar_subquery()
+        conditions.append(col(Asset.owner_id) == owner_id)
+
+    total = (
+        await session.exec(select(func.count()).select_from(Asset).where(*conditions))  # type: ignore[call-overload]
+    ).one()[0]
+
+    page_conditions = list(conditions)
+    if query.cursor:
+        page_conditions.append(_after(query.sort, *_decode_cursor(query.sort, query.cursor)))
+    order = [c.desc() if descending else c.asc() for c, descending in _sort_columns(query.sort)]
+    statement = (
+        select(Asset, User.username)
+        .join(User, col(User.id) == col(Asset.owner_id))
+        .where(*page_conditions)
+        .order_by(*order)
+        .limit(query.page_size + 1)
+    )
+    if not query.cursor:
+        statement = statement.offset((query.page - 1) * query.page_size)
+    rows = list((await session.exec(statement)).all())  # type: ignore[call-overload]
+    more = len(rows) > query.page_size
+    rows = rows[: query.page_size]
+    items = [to_asset_read(asset, owner) for asset, owner in rows]
+    next_cursor = _encode_cursor(query.sort, rows[-1][0]) if more and rows else None
+    return CatalogPage(
+        items=items,
+        total=total,
+        page=None if query.cursor else query.page,
+        page_size=query.page_size,
+        next_cursor=next_cursor,
+    )

@@ -1,0 +1,84 @@
+"""Domain errors of the registry. Services raise these; the app maps them to problem details.
+
+GalleryError                      base; ``status`` is the HTTP status it maps to
+├── InvalidInput (422)            a field breaks a rule; ``errors`` name field and rule
+│   └── InvalidGrant (400)        OAuth2 password grant refused (RFC 6749 ``invalid_grant``)
+├── Unauthenticated (401)         missing, forged, expired or revoked credentials
+├── Forbidden (403)               readable, but the caller may not change it
+├── NotFound (404)                absent, or not readable by the caller (same answer)
+├── Conflict (409)                duplicate name or version, resource still in use
+└── PayloadTooLarge (413)         an upload over the configured limit
+
+Callers recover by class: fix the input (422/400/413), sign in again (401), ask the owner
+(403/404) or pick another name or version (409).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One broken rule: which field, which rule, and a sentence for people."""
+
+    field: str
+    rule: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "rule": self.rule, "message": self.message}
+
+
+class GalleryError(Exception):
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidInput(GalleryError):
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.errors = errors or []
+
+    @classmethod
+    def field(cls, field: str, rule: str, message: str) -> InvalidInput:
+        return cls(f"{field}: {message}", [FieldError(field, rule, message)])
+
+
+class InvalidGrant(InvalidInput):
+    status = 400
+    title = "invalid_grant"
+
+
+class Unauthenticated(GalleryError):
+    status = 401
+    title = "Not authenticated"
+
+
+class Forbidden(GalleryError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(GalleryError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(GalleryError):
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(GalleryError):
+    status = 413
+    title = "Payload too large"

@@ -1,0 +1,13 @@
+"""Shared column helpers for the table models."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+NAME_RULE = "1-64 characters: letters, digits, '_' or '-', starting with a letter"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

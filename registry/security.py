@@ -1,0 +1,88 @@
+"""Password hashing (argon2id), access tokens (JWT via joserfc) and personal access tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+from joserfc.jwt import JWTClaimsRegistry
+
+PAT_PREFIX = "gly_"
+_ISSUER = "gallery"
+
+
+class Passwords:
+    """argon2id: memory-hard, with the cost taken from settings."""
+
+    def __init__(self, *, memory_kib: int, time_cost: int) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def dummy_verify(self) -> None:
+        """Spend the same time as a real check, so unknown usernames are not told apart."""
+        self.verify(self._dummy, "not the password")
+
+    @property
+    def _dummy(self) -> str:
+        if not hasattr(self, "_dummy_hash"):
+            self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
+        return self._dummy_hash
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+class AccessTokens:
+    """Short-lived bearer JWTs (HS256) for a user id."""
+
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._key = OctKey.import_key(hashlib.sha256(secret.encode()).digest())
+        self.ttl = ttl_seconds
+        self._claims = JWTClaimsRegistry(
+            iss={"essential": True, "value": _ISSUER},
+            sub={"essential": True},
+            exp={"essential": True},
+        )
+
+    def issue(self, user_id: int) -> IssuedToken:
+        now = int(time.time())
+        claims = {"iss": _ISSUER, "sub": str(user_id), "iat": now, "exp": now + self.ttl}
+        return IssuedToken(jwt.encode({"alg": "HS256"}, claims, self._key), self.ttl)
+
+    def user_id(self, token: str) -> int | None:
+        """The user id of a valid token; None when forged, malformed or expired."""
+        try:
+            decoded = jwt.decode(token, self._key, algorithms=["HS256"])
+            self._claims.validate(decoded.claims)
+            return int(decoded.claims["sub"])
+        except (JoseError, ValueError, KeyError, TypeError):
+            return None
+
+
+def new_personal_token() -> tuple[str, str]:
+    """A fresh personal access token and the SHA-256 under which it is stored."""
+    token = PAT_PREFIX + secrets.token_urlsafe(32)
+    return token, hash_personal_token(token)
+
+
+def hash_personal_token(token: str) -> str:
+    # The token carries 256 random bits, so a plain hash is enough (no KDF needed).
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,93 @@
+"""Subscriptions: explicit acceptance of terms, popularity counts, news of versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry import access
+from registry.accounts.models import User
+from registry.accounts.service import Principal
+from registry.assets.models import Asset, AssetVersion, Subscription
+from registry.assets.schemas import SubscriptionRead
+from registry.errors import InvalidInput, Unauthenticated
+
+
+def _signed_in(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise Unauthenticated("sign in to subscribe")
+    return principal
+
+
+async def subscribe(
+    session: AsyncSession, *, asset: Asset, accept_terms: bool, principal: Principal | None
+) -> tuple[Subscription, bool]:
+    """Subscribe (idempotent); returns the subscription and whether it is new."""
+    user = _signed_in(principal)
+    if not accept_terms:
+        raise InvalidInput.field(
+            "accept_terms", "must_accept", "read the asset's terms and send accept_terms: true"
+        )
+    existing = await session.get(Subscription, (user.user_id, asset.id))
+    if existing is not None:
+        return existing, False
+    assert asset.id is not None
+    row = Subscription(user_id=user.user_id, asset_id=asset.id)
+    session.add(row)
+    await session.exec(
+        update(Asset)  # type: ignore[call-overload]
+        .where(col(Asset.id) == asset.id)
+        .values(subscription_count=Asset.subscription_count + 1)
+    )
+    await session.flush()
+    return row, True
+
+
+async def unsubscribe(session: AsyncSession, *, asset: Asset, principal: Principal | None) -> None:
+    user = _signed_in(principal)
+    existing = await session.get(Subscription, (user.user_id, asset.id))
+    if existing is None:
+        return
+    await session.delete(existing)
+    await session.exec(
+        update(Asset)  # type: ignore[call-overload]
+        .where(col(Asset.id) == asset.id, col(Asset.subscription_count) > 0)
+        .values(subscription_count=Asset.subscription_count - 1)
+    )
+    await session.flush()
+
+
+async def my_subscriptions(
+    session: AsyncSession, principal: Principal | None
+) -> list[SubscriptionRead]:
+    user = _signed_in(principal)
+    newer = (
+        select(func.count())
+        .select_from(AssetVersion)
+        .where(
+            col(AssetVersion.asset_id) == col(Subscription.asset_id),
+            col(AssetVersion.created_at) > col(Subscription.created_at),
+        )
+        .scalar_subquery()
+    )
+    rows = await session.exec(
+        select(Asset, User.username, Subscription.created_at, newer)  # type: ignore[call-overload]
+        .join(Subscription, col(Subscription.asset_id) == col(Asset.id))
+        .join(User, col(User.id) == col(Asset.owner_id))
+        .where(col(Subscription.user_id) == user.user_id, access.readable_assets(user))
+        .order_by(col(Subscription.created_at).desc())
+    )
+    return [
+        SubscriptionRead(
+            content_id=asset.content_id,
+            kind=asset.kind,
+            name=asset.name,
+            title=asset.title,
+            owner=owner,
+            latest_version=asset.latest_version,
+            subscribed_at=subscribed_at,
+            new_versions=new_versions,
+        )
+        for asset, owner, subscribed_at, new_versions in rows.all()
+    ]

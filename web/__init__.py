@@ -1,0 +1,1 @@
+"""Gallery's web layer: assembles the served app (registry API + pages)."""
