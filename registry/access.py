@@ -7,8 +7,6 @@ Anything unreadable is reported as absent (404); readable but not writable is 40
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,10 +76,10 @@ async def can_read_version(
         return True
     if principal is None or asset.visibility != "group":
         return False
-    query: Any = select(VersionWhitelist.version_id).where(
+    query = select(col(VersionWhitelist.version_id)).where(
         col(VersionWhitelist.version_id) == version.id, whitelisted(principal)
     )
-    return (await session.exec(query)).first() is not None
+    return await session.scalar(query.limit(1)) is not None
 
 
 async def can_read_asset(session: AsyncSession, asset: Asset, principal: Principal | None) -> bool:
@@ -89,10 +87,10 @@ async def can_read_asset(session: AsyncSession, asset: Asset, principal: Princip
         return True
     if principal is None or asset.visibility != "group":
         return False
-    query: Any = select(AssetVersion.id).where(
+    query = select(col(AssetVersion.id)).where(
         col(AssetVersion.asset_id) == asset.id, readable_versions(asset, principal)
     )
-    return (await session.exec(query.limit(1))).first() is not None
+    return await session.scalar(query.limit(1)) is not None
 
 
 def require_owner(asset: Asset, principal: Principal | None) -> Principal:

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
+from registry import access
 from registry.assets import service
 from registry.assets.schemas import (
     AssetCreate,
@@ -90,7 +91,7 @@ async def publish_version(
     user = signed_in(principal)
     async with ctx.db.read() as session:
         asset = await service.find_asset(session, content_id, user)
-    service.access.require_owner(asset, user)
+    access.require_owner(asset, user)
     upload = await read_publish_upload(
         request.headers.get("content-type", ""),
         request.stream(),

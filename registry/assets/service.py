@@ -65,12 +65,16 @@ async def create_asset(session: AsyncSession, *, data: AssetCreate, principal: P
     return asset
 
 
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
 async def find_asset(
     session: AsyncSession, content_id: str, principal: Principal | None, *, for_update: bool = False
 ) -> Asset:
     """The asset if the principal may read it; 404 otherwise."""
     query = select(Asset).where(Asset.content_id == content_id)
-    if for_update and session.bind.dialect.name != "sqlite":
+    if for_update and dialect_name(session) != "sqlite":
         query = query.with_for_update()
     asset = (await session.exec(query)).first()
     if asset is None or not await access.can_read_asset(session, asset, principal):
@@ -142,17 +146,15 @@ async def delete_asset(
         ).all()
         if key
     ]
-    for model, column in (
-        (VersionWhitelist, VersionWhitelist.version_id),
-        (VersionDependency, VersionDependency.version_id),
-    ):
-        await session.exec(delete(model).where(col(column).in_(version_ids)))  # type: ignore[call-overload]
-    for model, column in (
-        (AssetVersion, AssetVersion.asset_id),
-        (AssetTag, AssetTag.asset_id),
-        (Subscription, Subscription.asset_id),
-    ):
-        await session.exec(delete(model).where(col(column) == asset.id))  # type: ignore[call-overload]
+    statements = [
+        delete(VersionWhitelist).where(col(VersionWhitelist.version_id).in_(version_ids)),
+        delete(VersionDependency).where(col(VersionDependency.version_id).in_(version_ids)),
+        delete(AssetVersion).where(col(AssetVersion.asset_id) == asset.id),
+        delete(AssetTag).where(col(AssetTag.asset_id) == asset.id),
+        delete(Subscription).where(col(Subscription.asset_id) == asset.id),
+    ]
+    for statement in statements:
+        await session.exec(statement)
     await session.delete(asset)
     await session.flush()
     return keys

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, text
-from sqlmodel import col
+from sqlalchemy import ColumnElement, and_, func, or_, text
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import access
@@ -18,7 +18,7 @@ from registry.accounts.models import User
 from registry.accounts.service import Principal
 from registry.assets.models import Asset, AssetTag
 from registry.assets.schemas import AssetRead
-from registry.assets.service import to_asset_read
+from registry.assets.service import dialect_name, to_asset_read
 from registry.errors import InvalidInput
 
 Sort = Literal["popular", "newest", "name"]
@@ -113,27 +113,27 @@ async def search(
     conditions: list[ColumnElement[bool]] = [access.readable_assets(principal)]
     terms = search_terms(query.q)
     if terms:
-        conditions.append(_text_filter(session.bind.dialect.name, terms))
+        conditions.append(_text_filter(dialect_name(session), terms))
     if query.kind:
         conditions.append(col(Asset.kind) == query.kind)
     for tag in query.tags:
         conditions.append(
-            col(Asset.id).in_(select(AssetTag.asset_id).where(col(AssetTag.tag) == tag.lower()))
+            col(Asset.id).in_(
+                select(col(AssetTag.asset_id)).where(col(AssetTag.tag) == tag.lower())
+            )
         )
     if query.owner:
-        owner_id = select(User.id).where(col(User.username) == query.owner).scalar_subquery()
+        owner_id = select(col(User.id)).where(col(User.username) == query.owner).scalar_subquery()
         conditions.append(col(Asset.owner_id) == owner_id)
 
-    total = (
-        await session.exec(select(func.count()).select_from(Asset).where(*conditions))  # type: ignore[call-overload]
-    ).one()[0]
+    total = await session.scalar(select(func.count()).select_from(Asset).where(*conditions)) or 0
 
     page_conditions = list(conditions)
     if query.cursor:
         page_conditions.append(_after(query.sort, *_decode_cursor(query.sort, query.cursor)))
     order = [c.desc() if descending else c.asc() for c, descending in _sort_columns(query.sort)]
     statement = (
-        select(Asset, User.username)
+        select(Asset, col(User.username))
         .join(User, col(User.id) == col(Asset.owner_id))
         .where(*page_conditions)
         .order_by(*order)
@@ -141,7 +141,7 @@ async def search(
     )
     if not query.cursor:
         statement = statement.offset((query.page - 1) * query.page_size)
-    rows = list((await session.exec(statement)).all())  # type: ignore[call-overload]
+    rows = list((await session.exec(statement)).all())
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     items = [to_asset_read(asset, owner) for asset, owner in rows]
