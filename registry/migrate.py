@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ def alembic_config(url: str) -> Config:
 
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Run pending migrations on the database's own engine."""
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     def _upgrade(connection: Any) -> None:
         config = alembic_config(db.url)

@@ -1,0 +1,151 @@
+"""Server-side ``gallery`` verbs: serve, user, group, token (entry points of the server extra)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from registry.accounts import service as accounts
+from registry.context import Context
+from registry.errors import GalleryError
+from registry.migrate import upgrade
+from registry.settings import Settings
+
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Context], Awaitable[T]]) -> T:
+    """Run one piece of work against the configured database (migrated first)."""
+
+    async def main() -> T:
+        ctx = Context.from_settings(Settings())
+        try:
+            await upgrade(ctx.db)
+            return await work(ctx)
+        finally:
+            await ctx.db.dispose()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def serve(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="gallery serve", description="Serve the web app and API.")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args(argv)
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level="info",
+    )
+    return 0
+
+
+def _password(args: argparse.Namespace, prompt: str) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if args.password:
+        return str(args.password)
+    first = getpass.getpass(prompt)
+    if getpass.getpass("Again: ") != first:
+        raise GalleryError("the two passwords differ")
+    return first
+
+
+def user(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="gallery user", description="Manage users.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    create = sub.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--admin", action="store_true", help="make an administrator")
+    create.add_argument("--password", help="prompted for when omitted")
+    create.add_argument("--password-stdin", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        password = _password(args, f"Password for {args.username}: ")
+
+        async def work(ctx: Context) -> None:
+            async with ctx.db.write() as session:
+                await accounts.create_user(
+                    session,
+                    username=args.username,
+                    password=password,
+                    passwords=ctx.passwords,
+                    is_admin=args.admin,
+                )
+
+        _run(work)
+    except GalleryError as exc:
+        return _fail(exc.detail)
+    role = "administrator" if args.admin else "user"
+    print(f"created {role} {args.username}")
+    return 0
+
+
+def group(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="gallery group", description="Manage groups.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    create = sub.add_parser("create", help="create a group")
+    create.add_argument("name")
+    add = sub.add_parser("add", help="add users to a group")
+    add.add_argument("name")
+    add.add_argument("usernames", nargs="+")
+    args = parser.parse_args(argv)
+
+    async def work(ctx: Context) -> list[str]:
+        async with ctx.db.write() as session:
+            if args.action == "create":
+                await accounts.create_group(session, name=args.name)
+                return []
+            found = await accounts.get_group(session, args.name)
+            return await accounts.add_members(session, group=found, usernames=args.usernames)
+
+    try:
+        members = _run(work)
+    except GalleryError as exc:
+        return _fail(exc.detail)
+    if args.action == "create":
+        print(f"created group {args.name}")
+    else:
+        print(f"group {args.name}: {', '.join(members)}")
+    return 0
+
+
+def token(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="gallery token", description="Personal access tokens.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    create = sub.add_parser("create", help="create a token for a user (printed once)")
+    create.add_argument("--user", required=True)
+    create.add_argument("--name", default="cli")
+    create.add_argument("--days", type=int, default=90, help="lifetime in days (1-366)")
+    args = parser.parse_args(argv)
+
+    async def work(ctx: Context) -> str:
+        async with ctx.db.write() as session:
+            found = await accounts.get_user(session, args.user)
+            assert found.id is not None
+            _, secret = await accounts.create_personal_token(
+                session, user_id=found.id, name=args.name, expires_in_days=args.days
+            )
+            return secret
+
+    try:
+        print(_run(work))
+    except GalleryError as exc:
+        return _fail(exc.detail)
+    return 0

@@ -1,0 +1,141 @@
+"""The ``gallery`` command. SDK-side verbs live here; server verbs come from entry points
+(group ``gallery.commands``) that the server packages declare, so the SDK imports none of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import re
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from typing import Any
+
+from sdk._errors import GalleryError
+from sdk._session import DEFAULT_URL, Session, save_credentials
+
+Command = Callable[[list[str]], int]
+
+
+def _server_commands() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group="gallery.commands")}
+
+
+def login(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="gallery login", description="Sign in and keep a token.")
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"server URL (default {DEFAULT_URL})")
+    parser.add_argument("--username", "-u", required=True)
+    parser.add_argument("--password", "-p", help="prompted for when omitted")
+    parser.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    args = parser.parse_args(argv)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = args.password or getpass.getpass(f"Password for {args.username}: ")
+    anonymous = Session(args.url, token="")
+    grant = anonymous.post(
+        "/auth/token",
+        data={"grant_type": "password", "username": args.username, "password": password},
+    )
+    with Session(args.url, grant["access_token"]) as session:
+        created = session.post(
+            "/tokens",
+            json={
+                "name": f"cli-{socket.gethostname()}"[:64].replace(".", "-"),
+                "expires_in_days": 90,
+            },
+        )
+    path = save_credentials(args.url, created["token"], args.username)
+    print(f"Signed in to {args.url} as {args.username}; token saved in {path}")
+    return 0
+
+
+def _token_name() -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"cli-{socket.gethostname()}")[:64]
+
+
+def search(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="gallery search", description="Search the catalog.")
+    parser.add_argument("query", nargs="*", help="words to look for")
+    parser.add_argument("--kind", choices=["workflow", "algorithm", "model", "dataset"])
+    parser.add_argument("--tag", action="append", default=[])
+    parser.add_argument("--owner")
+    parser.add_argument("--sort", choices=["popular", "newest", "name"], default="popular")
+    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    args = parser.parse_args(argv)
+    params: dict[str, Any] = {"sort": args.sort, "page_size": max(1, min(args.limit, 100))}
+    if args.query:
+        params["q"] = " ".join(args.query)
+    for key in ("kind", "owner"):
+        if getattr(args, key):
+            params[key] = getattr(args, key)
+    if args.tag:
+        params["tag"] = args.tag
+    with Session() as session:
+        page = session.get("/assets", params=params)
+    if args.json:
+        print(json.dumps(page, indent=2))
+        return 0
+    rows = [
+        (
+            item["content_id"],
+            item["kind"],
+            f"{item['owner']}/{item['name']}",
+            item["latest_version"] or "-",
+            str(item["subscription_count"]),
+            item["title"],
+        )
+        for item in page["items"]
+    ]
+    _table(("CONTENT ID", "KIND", "NAME", "LATEST", "SUBS", "TITLE"), rows)
+    print(f"{len(rows)} of {page['total']} assets")
+    return 0
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+BUILTIN: dict[str, tuple[Command, str]] = {
+    "login": (login, "sign in and store a personal access token"),
+    "search": (search, "search the catalog"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    server = _server_commands()
+    if not args or args[0] in ("-h", "--help"):
+        print("usage: gallery COMMAND [ARGS]\n\ncommands:")
+        for name, (_, summary) in sorted(BUILTIN.items()):
+            print(f"  {name:<10} {summary}")
+        for name in sorted(server):
+            print(f"  {name:<10} (server) see 'gallery {name} --help'")
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    try:
+        if name in BUILTIN:
+            return BUILTIN[name][0](rest)
+        if name in server:
+            command: Command = server[name].load()
+            return command(rest)
+    except GalleryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    hint = (
+        "" if server else " (server commands need the 'server' extra: pip install gallery[server])"
+    )
+    print(f"error: unknown command {name!r}{hint}; see 'gallery --help'", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""The ``gallery`` command end to end: ``up``, admin verbs, login and search, as a user would."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import free_port
+
+GALLERY = str(Path(sys.executable).with_name("gallery"))
+
+
+def run(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [GALLERY, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], str, str]]:
+    """``gallery up`` on a fresh data dir; yields (env, url, first admin password)."""
+    data = tmp_path_factory.mktemp("up")
+    port = free_port()
+    env = {
+        **os.environ,
+        "GALLERY_DATA_DIR": str(data),
+        "GALLERY_PORT": str(port),
+        "GALLERY_CONFIG_DIR": str(data / "config"),
+        "GALLERY_PASSWORD_MEMORY_KIB": "1024",
+        "GALLERY_PASSWORD_TIME_COST": "1",
+    }
+    env.pop("GALLERY_DATABASE_URL", None)
+    env.pop("GALLERY_S3_ENDPOINT", None)
+    log = (data / "up.log").open("w+")
+    process = subprocess.Popen([GALLERY, "up"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, (data / "up.log").read_text()
+            assert time.monotonic() < deadline, "gallery up did not become ready"
+            time.sleep(0.1)
+        log.seek(0)
+        output = log.read()
+        found = re.search(r"admin / (\S+)", output)
+        assert found, output
+        assert f"gallery login --url {url} --username admin" in output
+        assert (data / "initial-admin-password").read_text().strip() == found.group(1)
+        yield env, url, found.group(1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        log.close()
+
+
+def test_up_uses_the_embedded_default(up: tuple[dict[str, str], str, str]) -> None:
+    env, url, _ = up
+    data = Path(env["GALLERY_DATA_DIR"])
+    assert (data / "gallery.db").exists()
+    assert httpx.get(url + "/schema/openapi.json").json()["info"]["title"] == "Gallery"
+
+
+def test_admin_verbs_login_and_search(up: tuple[dict[str, str], str, str]) -> None:
+    env, url, password = up
+    admin = run(env, "login", "--url", url, "-u", "admin", "--password-stdin", stdin=password)
+    assert admin.returncode == 0 and "as admin" in admin.stdout, admin.stderr
+    made = run(env, "user", "create", "carol", "--password-stdin", stdin="carol-secret-1\n")
+    assert made.returncode == 0, made.stderr
+    assert "created user carol" in made.stdout
+
+    again = run(env, "user", "create", "carol", "--password", "whatever-123")
+    assert again.returncode == 1
+    assert again.stderr.strip() == "error: user 'carol' already exists"
+
+    bad = run(env, "user", "create", "9lives", "--password", "whatever-123")
+    assert (
+        bad.returncode == 1 and "username" in bad.stderr and "starting with a letter" in bad.stderr
+    )
+
+    assert run(env, "group", "create", "vision").returncode == 0
+    added = run(env, "group", "add", "vision", "carol")
+    assert added.returncode == 0 and "vision: carol" in added.stdout
+    missing = run(env, "group", "add", "vision", "nobody")
+    assert missing.returncode == 1 and "nobody" in missing.stderr
+
+    token = run(env, "token", "create", "--user", "carol").stdout.strip()
+    assert token.startswith("gly_")
+    me = httpx.get(url + "/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me == {"username": "carol", "is_admin": False, "groups": ["vision"]}
+
+    wrong = run(env, "login", "--url", url, "-u", "carol", "--password", "nope-nope")
+    assert wrong.returncode == 1 and "wrong username or password" in wrong.stderr
+
+    login = run(
+        env, "login", "--url", url, "-u", "carol", "--password-stdin", stdin="carol-secret-1\n"
+    )
+    assert login.returncode == 0, login.stderr
+    credentials = Path(env["GALLERY_CONFIG_DIR"]) / "credentials.json"
+    assert credentials.stat().st_mode & 0o777 == 0o600
+
+    headers = {"Authorization": f"Bearer {token}"}
+    asset = httpx.post(
+        url + "/api/v1/assets",
+        headers=headers,
+        json={
+            "kind": "workflow",
+            "name": "digits_pipeline",
+            "title": "Digits",
+            "visibility": "public",
+        },
+    ).json()
+    found = run(env, "search", "digits")
+    assert found.returncode == 0, found.stderr
+    assert asset["content_id"] in found.stdout and "carol/digits_pipeline" in found.stdout
+    assert "1 of 1 assets" in found.stdout
+
+
+def test_unknown_command_is_one_line_and_nonzero(up: tuple[dict[str, str], str, str]) -> None:
+    env, _, _ = up
+    answer = run(env, "frobnicate")
+    assert answer.returncode == 2
+    assert answer.stderr.strip() == "error: unknown command 'frobnicate'; see 'gallery --help'"
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "GALLERY_CONFIG_DIR": str(tmp_path),
+        "GALLERY_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    answer = run(env, "search", "x")
+    assert answer.returncode == 1
+    assert answer.stderr.startswith("error: cannot reach Gallery at http://127.0.0.1:")
