@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from joserfc.jwk import OctKey
 from joserfc.jwt import JWTClaimsRegistry
 
 PAT_PREFIX = "gly_"
+_USER_ID = re.compile(r"[1-9][0-9]{0,17}")
 _ISSUER = "gallery"
 
 
@@ -72,7 +74,11 @@ class AccessTokens:
         try:
             decoded = jwt.decode(token, self._key, algorithms=["HS256"])
             self._claims.validate(decoded.claims)
-            return int(decoded.claims["sub"])
+            subject = decoded.claims["sub"]
+            # Only the canonical form we issue: no signs, spaces or leading zeros, and in range.
+            if not (isinstance(subject, str) and _USER_ID.fullmatch(subject)):
+                return None
+            return int(subject)
         except (JoseError, ValueError, KeyError, TypeError):
             return None
 
