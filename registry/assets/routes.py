@@ -220,7 +220,8 @@ async def subscribe(
     data: JSONBody[SubscribeRequest],
 ) -> Response[AssetRead]:
     async with ctx.db.write() as session:
-        asset = await service.find_asset(session, content_id, principal)
+        # The row lock serialises one user's concurrent (double-click) subscribes on PostgreSQL.
+        asset = await service.find_asset(session, content_id, principal, for_update=True)
         _, created = await subscriptions.subscribe(
             session, asset=asset, accept_terms=data.accept_terms, principal=principal
         )
@@ -232,7 +233,7 @@ async def subscribe(
 @delete("/assets/{content_id:str}/subscription")
 async def unsubscribe(ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]) -> None:
     async with ctx.db.write() as session:
-        asset = await service.find_asset(session, content_id, principal)
+        asset = await service.find_asset(session, content_id, principal, for_update=True)
         await subscriptions.unsubscribe(session, asset=asset, principal=principal)
 
 

@@ -73,6 +73,8 @@ async def find_asset(
     session: AsyncSession, content_id: str, principal: Principal | None, *, for_update: bool = False
 ) -> Asset:
     """The asset if the principal may read it; 404 otherwise."""
+    if "\x00" in content_id:  # no such id, and PostgreSQL would refuse the parameter
+        raise access.not_found_asset(content_id)
     query = select(Asset).where(Asset.content_id == content_id)
     if for_update and dialect_name(session) != "sqlite":
         query = query.with_for_update()
@@ -85,6 +87,8 @@ async def find_asset(
 async def find_version(
     session: AsyncSession, asset: Asset, version: str, principal: Principal | None
 ) -> AssetVersion:
+    if "\x00" in version:  # no such version, and PostgreSQL would refuse the parameter
+        raise NotFound(f"no version {version!r} of asset {asset.content_id}")
     row = (
         await session.exec(
             select(AssetVersion).where(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, or_, text
+from sqlalchemy import ColumnElement, and_, false, func, or_, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,13 +17,15 @@ from registry import access
 from registry.accounts.models import User
 from registry.accounts.service import Principal
 from registry.assets.models import Asset, AssetTag
-from registry.assets.schemas import AssetRead
+from registry.assets.schemas import TAG_RE, AssetRead
 from registry.assets.service import dialect_name, to_asset_read
 from registry.errors import InvalidInput
+from registry.models_base import NAME_RE
 
 Sort = Literal["popular", "newest", "name"]
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 8
+_INT4_MAX = 2**31 - 1  # ids and counts are 32-bit integer columns on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,24 @@ def _encode_cursor(sort: Sort, asset: Asset) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _is_int4(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _INT4_MAX
+
+
 def _decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
+    # A cursor comes back from the client: check every part, so a tampered one is a 422 and
+    # never reaches the database as a value it cannot bind (huge ints, naive times, NULs).
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, key, last_id = json.loads(raw)
-        if cursor_sort != sort or not isinstance(last_id, int):
+        if cursor_sort != sort or not _is_int4(last_id):
             raise ValueError
         if sort == "newest":
             key = datetime.fromisoformat(key)
-        elif (sort == "popular" and not isinstance(key, int)) or (
-            sort == "name" and not isinstance(key, str)
+            if key.tzinfo is None:
+                raise ValueError
+        elif (sort == "popular" and not _is_int4(key)) or (
+            sort == "name" and not (isinstance(key, str) and NAME_RE.fullmatch(key))
         ):
             raise ValueError
     except (ValueError, TypeError, json.JSONDecodeError):
@@ -117,12 +127,18 @@ async def search(
     if query.kind:
         conditions.append(col(Asset.kind) == query.kind)
     for tag in query.tags:
+        if not TAG_RE.fullmatch(tag.lower()):
+            # No asset can carry it; don't send it to the database (PostgreSQL refuses NUL).
+            conditions.append(false())
+            continue
         conditions.append(
             col(Asset.id).in_(
                 select(col(AssetTag.asset_id)).where(col(AssetTag.tag) == tag.lower())
             )
         )
-    if query.owner:
+    if query.owner and not NAME_RE.fullmatch(query.owner):
+        conditions.append(false())
+    elif query.owner:
         owner_id = select(col(User.id)).where(col(User.username) == query.owner).scalar_subquery()
         conditions.append(col(Asset.owner_id) == owner_id)
 

@@ -43,6 +43,11 @@ def parse_version(value: str, field: str = "version") -> semver.Version:
         ) from None
 
 
+def _manifest_field(loc: tuple[int | str, ...]) -> str:
+    """``("dependencies", 0, "version")`` → ``manifest.dependencies[0].version``."""
+    return "manifest" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+
+
 def parse_manifest(raw: bytes) -> Manifest:
     try:
         data = json.loads(raw)
@@ -54,8 +59,7 @@ def parse_manifest(raw: bytes) -> Manifest:
         return Manifest.model_validate(data)
     except ValidationError as exc:
         errors = [
-            FieldError("manifest." + ".".join(str(p) for p in err["loc"]), err["type"], err["msg"])
-            for err in exc.errors()
+            FieldError(_manifest_field(err["loc"]), err["type"], err["msg"]) for err in exc.errors()
         ]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         raise InvalidInput(f"invalid manifest: {detail}", errors) from None
@@ -111,7 +115,7 @@ async def publish_version(
     """Publish one version. It becomes visible only with its package stored and checked."""
     try:
         manifest = parse_manifest(upload.manifest)
-        explicit = parse_version(manifest.version) if manifest.version else None
+        explicit = parse_version(manifest.version) if manifest.version is not None else None
         async with db.read() as session:
             asset = await find_asset(session, content_id, principal)
             access.require_owner(asset, principal)

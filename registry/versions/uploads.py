@@ -54,6 +54,7 @@ class _Reader:
     _file_path: Path | None = None
     _hash: Any = None
     _size: int = 0
+    complete: bool = False
 
     def on_part_begin(self) -> None:
         self._headers = {}
@@ -118,6 +119,9 @@ class _Reader:
         else:
             self.fields[self._name] = bytes(self._buffer)
 
+    def on_end(self) -> None:
+        self.complete = True
+
     def abort(self) -> None:
         if self._file is not None:
             self._file.close()
@@ -153,6 +157,7 @@ async def read_publish_upload(
             "on_headers_finished",
             "on_part_data",
             "on_part_end",
+            "on_end",
         )
     }
     parser = MultipartParser(boundary, callbacks)
@@ -166,6 +171,14 @@ async def read_publish_upload(
     except Exception as exc:
         reader.abort()
         raise InvalidInput.field("body", "multipart", f"malformed multipart body: {exc}") from None
+    if not reader.complete:
+        # The body stopped before the closing boundary: a cut-off upload, never a publish.
+        reader.abort()
+        if reader.package is not None:
+            reader.package.discard()
+        raise InvalidInput.field(
+            "body", "multipart", "the upload was cut off before the closing multipart boundary"
+        )
     if MANIFEST not in reader.fields:
         reader.abort()
         if reader.package is not None:
