@@ -64,6 +64,8 @@ async def create_user(
 
 
 async def _user_by_name(session: AsyncSession, username: str) -> User | None:
+    if not NAME_RE.fullmatch(username):  # cannot exist; and PostgreSQL refuses NUL parameters
+        return None
     return (await session.exec(select(User).where(User.username == username))).first()
 
 
@@ -89,7 +91,9 @@ async def create_group(session: AsyncSession, *, name: str) -> Group:
 
 
 async def get_group(session: AsyncSession, name: str) -> Group:
-    group = (await session.exec(select(Group).where(Group.name == name))).first()
+    group = None
+    if NAME_RE.fullmatch(name):
+        group = (await session.exec(select(Group).where(Group.name == name))).first()
     if group is None:
         raise NotFound(f"no group named {name!r}")
     return group

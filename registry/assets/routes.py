@@ -41,14 +41,14 @@ async def create_asset(
     user = signed_in(principal)
     async with ctx.db.write() as session:
         asset = await service.create_asset(session, data=data, principal=user)
-        return await service.asset_read(session, asset)
+        return await service.asset_read(session, asset, principal)
 
 
 @get("/assets/{content_id:str}")
 async def read_asset(ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]) -> AssetRead:
     async with ctx.db.read() as session:
         asset = await service.find_asset(session, content_id, principal)
-        return await service.asset_read(session, asset)
+        return await service.asset_read(session, asset, principal)
 
 
 @patch("/assets/{content_id:str}")
@@ -58,7 +58,7 @@ async def update_asset(
     async with ctx.db.write() as session:
         asset = await service.find_asset(session, content_id, principal)
         asset = await service.update_asset(session, asset=asset, data=data, principal=principal)
-        return await service.asset_read(session, asset)
+        return await service.asset_read(session, asset, principal)
 
 
 @delete("/assets/{content_id:str}")
@@ -226,7 +226,7 @@ async def subscribe(
             session, asset=asset, accept_terms=data.accept_terms, principal=principal
         )
         await session.refresh(asset)
-        read = await service.asset_read(session, asset)
+        read = await service.asset_read(session, asset, principal)
     return Response(read, status_code=201 if created else 200)
 
 

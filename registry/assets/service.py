@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import semver
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,7 +33,7 @@ from registry.assets.schemas import (
     WhitelistRead,
 )
 from registry.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from registry.models_base import utcnow
+from registry.models_base import NAME_RE, utcnow
 
 GROUP_PREFIX = "group:"
 
@@ -172,12 +173,56 @@ async def usernames(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]
     return {user_id: name for user_id, name in rows.all() if user_id is not None}
 
 
-async def asset_read(session: AsyncSession, asset: Asset) -> AssetRead:
+async def asset_read(session: AsyncSession, asset: Asset, principal: Principal | None) -> AssetRead:
     owner = (await usernames(session, [asset.owner_id]))[asset.owner_id]
-    return to_asset_read(asset, owner)
+    latest = await visible_latest(session, [asset], principal)
+    return to_asset_read(asset, owner, latest)
 
 
-def to_asset_read(asset: Asset, owner: str) -> AssetRead:
+async def readable_group_versions(
+    session: AsyncSession, assets: Sequence[Asset], principal: Principal | None
+) -> dict[int, list[AssetVersion]]:
+    """For ``group`` assets the principal does not own: the versions whitelisted to them.
+
+    Other assets are absent from the answer: every one of their versions is readable (or none).
+    """
+    partial = [
+        a.id
+        for a in assets
+        if a.id is not None and a.visibility == "group" and not access.is_owner(a, principal)
+    ]
+    if not partial or principal is None:
+        return {}
+    rows = await session.exec(
+        select(AssetVersion)
+        .join(VersionWhitelist, col(VersionWhitelist.version_id) == col(AssetVersion.id))
+        .where(col(AssetVersion.asset_id).in_(partial), access.whitelisted(principal))
+    )
+    found: dict[int, list[AssetVersion]] = {asset_id: [] for asset_id in partial}
+    for version in rows.unique().all():
+        found[version.asset_id].append(version)
+    return found
+
+
+async def visible_latest(
+    session: AsyncSession, assets: Sequence[Asset], principal: Principal | None
+) -> dict[int, str | None]:
+    """Latest version per asset among those the principal may read (only where it differs)."""
+    latest: dict[int, str | None] = {}
+    for asset_id, versions in (await readable_group_versions(session, assets, principal)).items():
+        candidates = [
+            semver.Version.parse(v.version)
+            for v in versions
+            if v.status != "yanked" and v.prerelease is None
+        ]
+        latest[asset_id] = str(max(candidates)) if candidates else None
+    return latest
+
+
+def to_asset_read(
+    asset: Asset, owner: str, latest: dict[int, str | None] | None = None
+) -> AssetRead:
+    """``latest`` overrides ``latest_version`` for assets only partly readable by the caller."""
     return AssetRead(
         content_id=asset.content_id,
         kind=asset.kind,  # type: ignore[arg-type]
@@ -189,7 +234,7 @@ def to_asset_read(asset: Asset, owner: str) -> AssetRead:
         owner=owner,
         visibility=asset.visibility,  # type: ignore[arg-type]
         subscription_count=asset.subscription_count,
-        latest_version=asset.latest_version,
+        latest_version=(latest or {}).get(asset.id or 0, asset.latest_version),
         created_at=asset.created_at,
         updated_at=asset.updated_at,
     )
@@ -284,7 +329,9 @@ async def resolve_principals(session: AsyncSession, names: list[str]) -> list[tu
     resolved: list[tuple[str, int]] = []
     unknown: list[str] = []
     for name in names:
-        if name.startswith(GROUP_PREFIX):
+        if not NAME_RE.fullmatch(name.removeprefix(GROUP_PREFIX)):
+            unknown.append(name)
+        elif name.startswith(GROUP_PREFIX):
             group_id = (
                 await session.exec(select(Group.id).where(Group.name == name[len(GROUP_PREFIX) :]))
             ).first()
@@ -319,6 +366,27 @@ async def direct_dependencies(
         .where(VersionDependency.version_id == version.id)
     )
     return list(rows.all())
+
+
+async def _still_needed(
+    session: AsyncSession, target: AssetVersion, kind: str, principal_id: int, exclude: set[Any]
+) -> bool:
+    """Whether another version shared with the principal depends on ``target``."""
+    query = (
+        select(col(VersionDependency.version_id))
+        .join(
+            VersionWhitelist,
+            col(VersionWhitelist.version_id) == col(VersionDependency.version_id),
+        )
+        .where(
+            col(VersionDependency.depends_on_id) == target.id,
+            col(VersionDependency.version_id).not_in(exclude),
+            col(VersionWhitelist.principal_kind) == kind,
+            col(VersionWhitelist.principal_id) == principal_id,
+        )
+        .limit(1)
+    )
+    return (await session.exec(query)).first() is not None
 
 
 async def change_whitelist(
@@ -363,6 +431,10 @@ async def change_whitelist(
                     )
                 )
             elif not add and row is not None:
+                if target is not version and await _still_needed(
+                    session, target, kind, principal_id, exclude={t.id for t in targets}
+                ):
+                    continue
                 await session.delete(row)
     await session.flush()
     assert version.id is not None

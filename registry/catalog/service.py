@@ -18,7 +18,7 @@ from registry.accounts.models import User
 from registry.accounts.service import Principal
 from registry.assets.models import Asset, AssetTag
 from registry.assets.schemas import TAG_RE, AssetRead
-from registry.assets.service import dialect_name, to_asset_read
+from registry.assets.service import dialect_name, to_asset_read, visible_latest
 from registry.errors import InvalidInput
 from registry.models_base import NAME_RE
 
@@ -160,7 +160,8 @@ async def search(
     rows = list((await session.exec(statement)).all())
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
-    items = [to_asset_read(asset, owner) for asset, owner in rows]
+    latest = await visible_latest(session, [asset for asset, _ in rows], principal)
+    items = [to_asset_read(asset, owner, latest) for asset, owner in rows]
     next_cursor = _encode_cursor(query.sort, rows[-1][0]) if more and rows else None
     return CatalogPage(
         items=items,

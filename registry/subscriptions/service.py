@@ -11,6 +11,7 @@ from registry.accounts.models import User
 from registry.accounts.service import Principal
 from registry.assets.models import Asset, AssetVersion, Subscription
 from registry.assets.schemas import SubscriptionRead
+from registry.assets.service import readable_group_versions, visible_latest
 from registry.errors import InvalidInput, Unauthenticated
 
 
@@ -78,16 +79,24 @@ async def my_subscriptions(
         .where(col(Subscription.user_id) == user.user_id, access.readable_assets(user))
         .order_by(col(Subscription.created_at).desc())
     )
-    return [
-        SubscriptionRead(
-            content_id=asset.content_id,
-            kind=asset.kind,
-            name=asset.name,
-            title=asset.title,
-            owner=owner,
-            latest_version=asset.latest_version,
-            subscribed_at=subscribed_at,
-            new_versions=new_versions,
+    found = list(rows.all())
+    assets = [asset for asset, *_ in found]
+    latest = await visible_latest(session, assets, user)
+    partial = await readable_group_versions(session, assets, user)
+    result = []
+    for asset, owner, subscribed_at, new_versions in found:
+        if asset.id in partial:  # count only the versions shared with this subscriber
+            new_versions = sum(v.created_at > subscribed_at for v in partial[asset.id])
+        result.append(
+            SubscriptionRead(
+                content_id=asset.content_id,
+                kind=asset.kind,
+                name=asset.name,
+                title=asset.title,
+                owner=owner,
+                latest_version=latest.get(asset.id or 0, asset.latest_version),
+                subscribed_at=subscribed_at,
+                new_versions=new_versions,
+            )
         )
-        for asset, owner, subscribed_at, new_versions in rows.all()
-    ]
+    return result

@@ -420,3 +420,62 @@ def test_done_when_private_then_shared_with_one_user(gallery: Gallery) -> None:
     with gallery.user("carol") as carol:
         assert carol.get(f"/assets/{cid}").status_code == 404
         assert cid not in catalog_ids(carol, q=asset_name)
+
+
+def test_latest_version_is_the_latest_the_caller_may_read(gallery: Gallery) -> None:
+    owner = gallery.user("owner")
+    reader = gallery.user("reader")
+    cid = published(owner)
+    assert publish(owner, cid, {"version": "1.1.0"}, make_package()).status_code == 201
+    assert whitelist(owner, cid, "1.0.0", [name(reader)]).status_code == 200
+
+    assert owner.get(f"/assets/{cid}").json()["latest_version"] == "1.1.0"
+    assert reader.get(f"/assets/{cid}").json()["latest_version"] == "1.0.0"
+    listed = reader.get("/assets", params={"owner": name(owner)}).json()["items"]
+    assert [item["latest_version"] for item in listed] == ["1.0.0"]
+    subscribed = reader.post(f"/assets/{cid}/subscription", json={"accept_terms": True})
+    assert subscribed.json()["latest_version"] == "1.0.0"
+    assert publish(owner, cid, {"version": "1.2.0"}, make_package()).status_code == 201
+    mine = reader.get("/subscriptions").json()
+    assert [(s["latest_version"], s["new_versions"]) for s in mine] == [("1.0.0", 0)]
+    assert whitelist(owner, cid, "1.2.0", [name(reader)]).status_code == 200
+    mine = reader.get("/subscriptions").json()
+    assert [(s["latest_version"], s["new_versions"]) for s in mine] == [("1.2.0", 1)]
+
+
+def test_removing_a_workflow_share_keeps_what_another_shared_workflow_needs(
+    gallery: Gallery,
+) -> None:
+    owner = gallery.user("owner")
+    bob = gallery.user("bob")
+    algorithm = published(owner)
+    first = published(owner, kind="workflow", dependencies=[ref(algorithm)])
+    second = published(owner, kind="workflow", dependencies=[ref(algorithm)])
+    for workflow in (first, second):
+        assert whitelist(owner, workflow, "1.0.0", [name(bob)]).status_code == 200
+
+    assert whitelist(owner, first, "1.0.0", [name(bob)], add=False).status_code == 200
+    assert bob.get(f"/assets/{first}/versions/1.0.0").status_code == 404
+    check = bob.get(f"/assets/{second}/versions/1.0.0/import-check").json()
+    assert check["importable"] is True, check
+    assert bob.get(f"/assets/{algorithm}/versions/1.0.0/package").status_code == 200
+
+    assert whitelist(owner, second, "1.0.0", [name(bob)], add=False).status_code == 200
+    assert bob.get(f"/assets/{algorithm}/versions/1.0.0").status_code == 404
+
+
+def test_nul_characters_in_names_are_refused_not_crashed_on(gallery: Gallery) -> None:
+    owner = gallery.user("owner")
+    cid = published(owner)
+    answer = whitelist(owner, cid, "1.0.0", ["bad\x00name"])
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "principals"
+    token = gallery.client().post(
+        "/auth/token",
+        data={"grant_type": "password", "username": "ad\x00min", "password": "x" * 10},
+    )
+    assert token.status_code == 400 and token.json()["error"] == "invalid_grant"
+    assert gallery.admin.get("/groups/g%00x").status_code == 404
+    members = gallery.admin.post(
+        f"/groups/{gallery.group()}/members", json={"usernames": ["a\x00b"]}
+    )
+    assert members.status_code == 422
