@@ -1,10 +1,63 @@
-"""Gallery SDK: define, publish and run ML workflows (``import sdk as wf``).
+"""Gallery SDK: define ML workflows in Python and publish them (``import sdk as wf``).
 
-This first cut carries the session (``wf.Session``) and the client errors; the workflow
-definitions arrive with the SDK issue.
+The names follow ModelArts Workflow so its users feel at home::
+
+    import sdk as wf
+
+    lr = wf.Placeholder("learning_rate", wf.PlaceholderType.FLOAT, default=0.01)
+    train = wf.steps.JobStep(
+        name="train",
+        algorithm=wf.BaseAlgorithm(
+            code_dir="algo", boot_file="train.py",
+            parameters=[wf.AlgorithmParameters("learning_rate", lr)],
+        ),
+        outputs=[wf.steps.JobOutput("model", wf.data.OBSOutputConfig(out.join("model/")))],
+    )
+    workflow = wf.Workflow(name="digits", desc="…", steps=[train], storages=[out])
+    workflow.release_to_gallery(visibility="private")
 """
 
-from sdk._errors import ApiError, ConfigurationError, GalleryError
+from sdk import data, policy, spec, steps
+from sdk._algorithm import (
+    AIGalleryAlgorithm,
+    Algorithm,
+    AlgorithmParameters,
+    BaseAlgorithm,
+    GalleryAlgorithm,
+)
+from sdk._errors import (
+    ApiError,
+    ConfigurationError,
+    GalleryError,
+    PublishError,
+    WorkflowDefinitionError,
+)
+from sdk._placeholder import Placeholder, PlaceholderType
+from sdk._publish import AlgorithmRelease, Release, add_whitelist_users, delete_whitelist_users
 from sdk._session import Session
+from sdk._workflow import Workflow
 
-__all__ = ["ApiError", "ConfigurationError", "GalleryError", "Session"]
+__all__ = [
+    "AIGalleryAlgorithm",
+    "Algorithm",
+    "AlgorithmParameters",
+    "AlgorithmRelease",
+    "ApiError",
+    "BaseAlgorithm",
+    "ConfigurationError",
+    "GalleryAlgorithm",
+    "GalleryError",
+    "Placeholder",
+    "PlaceholderType",
+    "PublishError",
+    "Release",
+    "Session",
+    "Workflow",
+    "WorkflowDefinitionError",
+    "add_whitelist_users",
+    "data",
+    "delete_whitelist_users",
+    "policy",
+    "spec",
+    "steps",
+]

@@ -8,13 +8,14 @@ import argparse
 import getpass
 import json
 import re
+import runpy
 import socket
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
-from sdk._errors import GalleryError
+from sdk._errors import ConfigurationError, GalleryError
 from sdk._session import DEFAULT_URL, Session, save_credentials
 
 Command = Callable[[list[str]], int]
@@ -96,6 +97,69 @@ def search(argv: list[str]) -> int:
     return 0
 
 
+def _load_workflow(target: str) -> Any:
+    from sdk._workflow import Workflow
+
+    path, _, variable = target.partition(":")
+    if not path.endswith(".py"):
+        raise ConfigurationError(f"{target!r}: give a Python file, optionally FILE.py:VARIABLE")
+    try:
+        namespace = runpy.run_path(path, run_name="__gallery_publish__")
+    except FileNotFoundError:
+        raise ConfigurationError(f"no such file: {path}") from None
+    except GalleryError:
+        raise
+    except Exception as exc:
+        raise ConfigurationError(f"cannot load {path}: {type(exc).__name__}: {exc}") from None
+    if variable:
+        found = namespace.get(variable)
+        if not isinstance(found, Workflow):
+            raise ConfigurationError(f"{path} has no wf.Workflow named {variable!r}")
+        return found
+    workflows = {k: v for k, v in namespace.items() if isinstance(v, Workflow)}
+    if len(workflows) != 1:
+        names = ", ".join(sorted(workflows)) or "none"
+        raise ConfigurationError(
+            f"{path} defines {len(workflows)} workflows ({names}); name one as FILE.py:VARIABLE"
+        )
+    return next(iter(workflows.values()))
+
+
+def publish(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gallery publish", description="Publish a workflow (and its local algorithms)."
+    )
+    parser.add_argument("target", help="FILE.py or FILE.py:VARIABLE")
+    parser.add_argument("--content-id", help="add a version to this existing workflow asset")
+    parser.add_argument("--version", help="explicit semantic version (default: by the diff)")
+    parser.add_argument("--title")
+    parser.add_argument("--desc", help="description of this version")
+    parser.add_argument("--visibility", choices=["public", "group", "private"], default="private")
+    parser.add_argument(
+        "--group-users", default="", help="comma-separated users and group:<name>s to share with"
+    )
+    args = parser.parse_args(argv)
+    from sdk._publish import release_to_gallery
+
+    workflow = _load_workflow(args.target)
+    principals = [p.strip() for p in args.group_users.split(",") if p.strip()]
+    with Session() as session:
+        release = release_to_gallery(
+            workflow,
+            session,
+            content_id=args.content_id,
+            version=args.version,
+            desc=args.desc,
+            title=args.title,
+            visibility=args.visibility,
+            group_users=principals or None,
+            progress=lambda line: print(line, flush=True),
+        )
+    state = "unchanged" if release.reused else f"{release.bump or 'first'} release"
+    print(f"workflow {workflow.name}: {release.content_id}@{release.version} ({state})")
+    return 0
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -105,6 +169,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 BUILTIN: dict[str, tuple[Command, str]] = {
     "login": (login, "sign in and store a personal access token"),
     "search": (search, "search the catalog"),
+    "publish": (publish, "publish a workflow from FILE.py[:VARIABLE]"),
 }
 
 

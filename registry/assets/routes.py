@@ -99,11 +99,14 @@ async def publish_version(
         max_package=ctx.settings.max_upload_bytes,
         max_manifest=ctx.settings.max_manifest_bytes,
     )
-    asset, version = await versions.publish_version(
+    published = await versions.publish_version(
         ctx.db, ctx.blobs, content_id=content_id, upload=upload, principal=user
     )
     async with ctx.db.read() as session:
-        return (await service.versions_read(session, asset, [version], user))[0]
+        [read] = await service.versions_read(session, published.asset, [published.version], user)
+    return read.model_copy(
+        update={"bump": published.bump, "changes": [c.as_dict() for c in published.changes]}
+    )
 
 
 @get("/assets/{content_id:str}/versions/{version:str}")

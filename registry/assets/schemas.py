@@ -131,6 +131,12 @@ class VersionRead(BaseModel):
     whitelist: list[str] | None = Field(
         default=None, description="Principals on the whitelist; shown to the owner only."
     )
+    bump: Literal["major", "minor", "patch"] | None = Field(
+        default=None, description="On publish: the bump the interface diff called for."
+    )
+    changes: list[dict[str, str]] | None = Field(
+        default=None, description="On publish: interface changes against the previous version."
+    )
 
 
 class VersionUpdate(Strict):

@@ -34,6 +34,7 @@ class CatalogQuery:
     kind: str | None = None
     tags: tuple[str, ...] = ()
     owner: str | None = None
+    name: str | None = None
     sort: Sort = "popular"
     page: int = 1
     page_size: int = 20
@@ -136,6 +137,10 @@ async def search(
                 select(col(AssetTag.asset_id)).where(col(AssetTag.tag) == tag.lower())
             )
         )
+    if query.name is not None:
+        # An exact name: a valid one is compared, anything else cannot match.
+        valid = NAME_RE.fullmatch(query.name) is not None
+        conditions.append(col(Asset.name) == query.name if valid else false())
     if query.owner and not NAME_RE.fullmatch(query.owner):
         conditions.append(false())
     elif query.owner:

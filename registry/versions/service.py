@@ -25,7 +25,9 @@ from registry.db import Database
 from registry.errors import Conflict, FieldError, InvalidInput
 from registry.models_base import utcnow
 from registry.versions.archives import check_archive
+from registry.versions.specs import check_spec
 from registry.versions.uploads import PublishUpload
+from sdk.interface import Bump, Change, bump_for, diff
 
 log = logging.getLogger(__name__)
 PACKAGES = "packages/"
@@ -65,12 +67,22 @@ def parse_manifest(raw: bytes) -> Manifest:
         raise InvalidInput(f"invalid manifest: {detail}", errors) from None
 
 
-def next_version(existing: list[str]) -> semver.Version:
-    """Patch bump of the highest version (a pre-release is finalised); 1.0.0 when none."""
+def next_version(existing: list[str], bump: Bump = "patch") -> semver.Version:
+    """The highest version bumped (a pre-release is finalised); 1.0.0 when there is none."""
     if not existing:
         return semver.Version(1, 0, 0)
     top = max(semver.Version.parse(v) for v in existing)
-    return top.finalize_version() if top.prerelease else top.bump_patch()
+    if top.prerelease and bump == "patch":
+        return top.finalize_version()
+    return {"major": top.bump_major, "minor": top.bump_minor, "patch": top.bump_patch}[bump]()
+
+
+@dataclass(frozen=True)
+class Published:
+    asset: Asset
+    version: AssetVersion
+    bump: Bump | None
+    changes: list[Change]
 
 
 @dataclass(frozen=True)
@@ -111,7 +123,7 @@ async def publish_version(
     content_id: str,
     upload: PublishUpload,
     principal: Principal | None,
-) -> tuple[Asset, AssetVersion]:
+) -> Published:
     """Publish one version. It becomes visible only with its package stored and checked."""
     try:
         manifest = parse_manifest(upload.manifest)
@@ -119,6 +131,9 @@ async def publish_version(
         async with db.read() as session:
             asset = await find_asset(session, content_id, principal)
             access.require_owner(asset, principal)
+        interface = check_spec(asset.kind, manifest)
+        if interface is not None:  # the server's own reading, not the publisher's claim
+            manifest = manifest.model_copy(update={"interface": interface})
         stored = await store_package(blobs, asset=asset, upload=upload, manifest=manifest)
     finally:
         upload.discard()
@@ -150,7 +165,7 @@ async def _insert_version(
     explicit: semver.Version | None,
     stored: StoredPackage | None,
     principal: Principal,
-) -> tuple[Asset, AssetVersion]:
+) -> Published:
     asset = await find_asset(session, content_id, principal, for_update=True)
     access.require_owner(asset, principal)
     assert asset.id is not None
@@ -165,19 +180,45 @@ async def _insert_version(
                 f"version {explicit} of asset {content_id} already exists; published versions "
                 "are immutable, publish a new version instead"
             )
-        version = explicit
-    else:
-        top = await session.exec(
-            select(AssetVersion.version)
-            .where(AssetVersion.asset_id == asset.id)
-            .order_by(
-                col(AssetVersion.major).desc(),
-                col(AssetVersion.minor).desc(),
-                col(AssetVersion.patch).desc(),
-            )
-            .limit(50)
+    top = await session.exec(
+        select(AssetVersion.version)
+        .where(AssetVersion.asset_id == asset.id)
+        .order_by(
+            col(AssetVersion.major).desc(),
+            col(AssetVersion.minor).desc(),
+            col(AssetVersion.patch).desc(),
         )
-        version = next_version(list(top.all()))
+        .limit(50)
+    )
+    existing = [semver.Version.parse(v) for v in top.all()]
+    before = [v for v in existing if explicit is None or v < explicit]
+    previous = max(before) if before else None
+    changes: list[Change] = []
+    bump: Bump | None = None
+    new_interface = manifest.interface
+    if previous is not None and new_interface is not None:
+        old = await session.exec(
+            select(AssetVersion.manifest).where(
+                AssetVersion.asset_id == asset.id, AssetVersion.version == str(previous)
+            )
+        )
+        old_interface = (old.first() or {}).get("interface")
+        if old_interface is not None:
+            changes = diff(old_interface, new_interface)
+            bump = bump_for(changes)
+    if explicit is None:
+        version = next_version([str(v) for v in existing], bump or "patch")
+    else:
+        version = explicit
+        breaking = [c for c in changes if c.impact == "breaking"]
+        if previous is not None and breaking and version.major == previous.major:
+            raise InvalidInput(
+                f"version {version} keeps major version {version.major} of {previous} but "
+                f"breaks its interface: "
+                + "; ".join(c.message for c in breaking)
+                + f"; publish {previous.bump_major()} instead",
+                [FieldError("version", "breaking_change", c.message) for c in breaking],
+            )
     dependency_ids = await _resolve_dependencies(session, manifest, principal, asset)
     row = AssetVersion(
         asset_id=asset.id,
@@ -205,7 +246,7 @@ async def _insert_version(
     asset.updated_at = utcnow()
     session.add(asset)
     await session.flush()
-    return asset, row
+    return Published(asset, row, bump, changes)
 
 
 async def _resolve_dependencies(

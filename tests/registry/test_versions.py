@@ -24,7 +24,7 @@ from registry.migrate import upgrade
 from registry.versions.service import sweep_orphans
 from tests.conftest import require_postgres
 from tests.support.databases import postgres_database, sqlite_url
-from tests.support.gallery import Gallery, make_package, new_asset, publish
+from tests.support.gallery import Gallery, make_package, new_asset, publish, workflow_manifest
 
 PROBLEM = "application/problem+json"
 
@@ -347,7 +347,7 @@ def test_dependencies_are_recorded(gallery: Gallery) -> None:
     assert publish(alice, algo, {}).status_code == 201
     assert publish(alice, other, {"version": "0.3.0"}).status_code == 201
     deps = [{"content_id": algo, "version": "1.0.0"}, {"content_id": other, "version": "0.3.0"}]
-    answer = publish(alice, flow, {"dependencies": deps}, make_package())
+    answer = publish(alice, flow, workflow_manifest(deps), make_package())
     assert answer.status_code == 201, answer.text
     assert sorted(answer.json()["dependencies"], key=str) == sorted(deps, key=str)
     read = alice.get(f"/assets/{flow}/versions/1.0.0").json()
@@ -367,7 +367,7 @@ def test_dependency_on_missing_version_is_refused(gallery: Gallery) -> None:
         [{"content_id": algo, "version": "1.0.0"}, {"content_id": algo, "version": "2.0.0"}],
     ]
     for index, deps in zip((0, 0, 1), cases, strict=True):
-        answer = publish(alice, flow, {"dependencies": deps}, make_package())
+        answer = publish(alice, flow, workflow_manifest(deps), make_package())
         body = assert_problem(answer, 422)
         assert body["errors"][0]["field"] == f"manifest.dependencies[{index}]"
     assert version_numbers(alice, flow) == []
@@ -380,11 +380,11 @@ def test_dependency_on_unreadable_version_is_refused_like_a_missing_one(gallery:
     secret = new_asset(bob)["content_id"]
     assert publish(bob, secret, {}).status_code == 201
     flow = new_asset(alice, kind="workflow")["content_id"]
-    answer = publish(alice, flow, {"dependencies": [{"content_id": secret, "version": "1.0.0"}]})
+    answer = publish(alice, flow, workflow_manifest([{"content_id": secret, "version": "1.0.0"}]))
     body = assert_problem(answer, 422)
     assert body["errors"][0]["field"] == "manifest.dependencies[0]"
     missing = publish(
-        alice, flow, {"dependencies": [{"content_id": secret, "version": "7.0.0"}]}
+        alice, flow, workflow_manifest([{"content_id": secret, "version": "7.0.0"}])
     ).json()
     # Same answer whether it exists or not: existence does not leak.
     assert body["errors"][0]["rule"] == missing["errors"][0]["rule"]
@@ -398,7 +398,7 @@ def test_dependency_on_a_readable_public_version_of_someone_else(gallery: Galler
     assert publish(bob, shared, {}).status_code == 201
     flow = new_asset(alice, kind="workflow")["content_id"]
     deps = [{"content_id": shared, "version": "1.0.0"}]
-    answer = publish(alice, flow, {"dependencies": deps})
+    answer = publish(alice, flow, workflow_manifest(deps))
     assert answer.status_code == 201, answer.text
     assert answer.json()["dependencies"] == deps
 
@@ -409,13 +409,13 @@ def test_yanked_dependency_is_refused(gallery: Gallery) -> None:
     flow = new_asset(alice, kind="workflow")["content_id"]
     assert publish(alice, algo, {}).status_code == 201
     assert set_status(alice, algo, "1.0.0", "yanked").status_code == 200
-    answer = publish(alice, flow, {"dependencies": [{"content_id": algo, "version": "1.0.0"}]})
+    answer = publish(alice, flow, workflow_manifest([{"content_id": algo, "version": "1.0.0"}]))
     body = assert_problem(answer, 422)
     assert body["errors"][0]["field"] == "manifest.dependencies[0]"
     assert "yanked" in body["detail"]
     # Deprecated is still allowed.
     assert set_status(alice, algo, "1.0.0", "deprecated").status_code == 200
-    answer = publish(alice, flow, {"dependencies": [{"content_id": algo, "version": "1.0.0"}]})
+    answer = publish(alice, flow, workflow_manifest([{"content_id": algo, "version": "1.0.0"}]))
     assert answer.status_code == 201, answer.text
 
 

@@ -7,7 +7,14 @@ from typing import Any
 
 import httpx
 
-from tests.support.gallery import Client, Gallery, make_package, new_asset, publish
+from tests.support.gallery import (
+    Client,
+    Gallery,
+    make_package,
+    new_asset,
+    publish,
+    workflow_manifest,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -34,7 +41,9 @@ def published(
     """A new asset of ``client`` with one published version; returns its content id."""
     cid = str(new_asset(client, kind=kind, visibility=visibility)["content_id"])
     manifest: dict[str, Any] = {"version": version}
-    if dependencies:
+    if kind == "workflow":
+        manifest = workflow_manifest(dependencies, version=version)
+    elif dependencies:
         manifest["dependencies"] = dependencies
     answer = publish(client, cid, manifest, package or make_package())
     assert answer.status_code == 201, answer.text
@@ -303,11 +312,11 @@ def test_cascade_stops_at_versions_of_other_owners(gallery: Gallery) -> None:
     alice, bob, carol = gallery.user("alice"), gallery.user("bob"), gallery.user("carol")
     algo = published(alice)
     hidden = publish(
-        bob, str(new_asset(bob, kind="workflow")["content_id"]), {"dependencies": [ref(algo)]}
+        bob, str(new_asset(bob, kind="workflow")["content_id"]), workflow_manifest([ref(algo)])
     )
     absent_ref = ref(str(uuid.uuid4()))
     absent = publish(
-        bob, str(new_asset(bob, kind="workflow")["content_id"]), {"dependencies": [absent_ref]}
+        bob, str(new_asset(bob, kind="workflow")["content_id"]), workflow_manifest([absent_ref])
     )
     assert hidden.status_code == absent.status_code == 422, hidden.text
     assert hidden.json()["detail"].replace(algo, "X") == absent.json()["detail"].replace(

@@ -130,3 +130,35 @@ def publish(
     if package is not None:
         files["package"] = ("package.tar.gz", package, "application/gzip")
     return client.post(f"/assets/{content_id}/versions", files=files)
+
+
+def workflow_manifest(
+    dependencies: list[dict[str, str]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A valid workflow manifest: one job step per dependency (a gallery algorithm version)."""
+    deps = list(dependencies or [])
+    steps: list[dict[str, Any]] = [
+        {
+            "name": f"step{i}",
+            "type": "job",
+            "properties": {
+                "algorithm": {
+                    "source": "gallery",
+                    "content_id": dep["content_id"],
+                    "version": dep["version"],
+                }
+            },
+        }
+        for i, dep in enumerate(deps)
+    ]
+    if not steps:
+        literal = {"ref": "literal", "value": 1}
+        steps = [
+            {
+                "name": "check",
+                "type": "condition",
+                "properties": {"conditions": [{"op": "==", "left": literal, "right": literal}]},
+            }
+        ]
+    spec = {"name": "wf" + uuid.uuid4().hex[:8], "steps": steps}
+    return {"spec": spec, "dependencies": deps, **extra}

@@ -1,0 +1,89 @@
+"""Re-validation of what a publisher sends as ``manifest.spec``, and its interface.
+
+The same checks as the SDK's ``compile()`` (``sdk.spec``), so a hand-made manifest cannot get
+past them; errors name the place in the manifest (``manifest.spec.steps[1].name``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from registry.assets.schemas import Manifest
+from registry.errors import FieldError, InvalidInput
+from sdk import spec as ir
+from sdk.interface import algorithm_interface, workflow_interface
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    return "manifest.spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+
+
+def _invalid(errors: list[FieldError]) -> InvalidInput:
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return InvalidInput(f"invalid spec: {detail}", errors)
+
+
+def check_spec(kind: str, manifest: Manifest) -> dict[str, Any] | None:
+    """Validate the spec for workflows (required) and algorithms; returns its interface."""
+    if kind == "workflow":
+        if manifest.spec is None:
+            raise InvalidInput.field(
+                "manifest.spec", "required", "a workflow version needs its spec (the IR)"
+            )
+        try:
+            spec = ir.WorkflowSpec.model_validate(manifest.spec)
+        except ValidationError as exc:
+            raise _invalid(
+                [FieldError(_field(e["loc"]), e["type"], e["msg"]) for e in exc.errors()]
+            ) from None
+        try:
+            ir.validate(spec)
+        except ir.SpecError as exc:
+            raise _invalid(
+                [FieldError(f"manifest.spec.{where}", "spec", msg) for where, msg in exc.problems]
+            ) from None
+        _check_dependencies(spec, manifest)
+        return workflow_interface(spec)
+    if kind == "algorithm" and manifest.spec is not None:
+        try:
+            algorithm = ir.AlgorithmAssetSpec.model_validate(manifest.spec)
+        except ValidationError as exc:
+            raise _invalid(
+                [FieldError(_field(e["loc"]), e["type"], e["msg"]) for e in exc.errors()]
+            ) from None
+        return algorithm_interface(algorithm)
+    return None
+
+
+def _check_dependencies(spec: ir.WorkflowSpec, manifest: Manifest) -> None:
+    """Every algorithm the workflow runs is an exact version listed in the dependencies."""
+    listed = {(d.content_id, d.version) for d in manifest.dependencies}
+    errors = []
+    for step, content_id, version in ir.gallery_algorithms(spec):
+        if (content_id, version) not in listed:
+            errors.append(
+                FieldError(
+                    f"manifest.spec.steps.{step}",
+                    "dependency_listed",
+                    f"runs algorithm {content_id}@{version}, which is not an exact version in "
+                    "manifest.dependencies",
+                )
+            )
+    local = [s.name for s in spec.steps if s.type == "job" and _is_local(s)]
+    for step in local:
+        errors.append(
+            FieldError(
+                f"manifest.spec.steps.{step}",
+                "published_algorithm",
+                "runs local code; publish it as an algorithm asset first (the SDK does this)",
+            )
+        )
+    if errors:
+        raise _invalid(errors)
+
+
+def _is_local(step: ir.StepSpec) -> bool:
+    props = step.typed_properties()
+    return isinstance(props, ir.JobProperties) and props.algorithm.source == "local"

@@ -1,0 +1,1 @@
+"""Digits: a small real training pipeline on scikit-learn's bundled digits data set."""
