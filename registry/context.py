@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
@@ -17,6 +19,37 @@ from registry.security import AccessTokens, Passwords
 from registry.settings import Settings
 
 
+class PrincipalCache:
+    """Recently resolved bearer tokens, so a request does not pay three queries to say who it is.
+
+    Entries live a few seconds; this process evicts them at once when a token is revoked or a
+    group changes (another process's change, e.g. the admin CLI, shows within ``ttl``).
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(self._key(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[self._key(token)] = (time.monotonic() + self.ttl, principal)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -24,6 +57,7 @@ class Context:
     blobs: BlobStore
     passwords: Passwords
     tokens: AccessTokens
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
@@ -56,8 +90,14 @@ async def provide_principal(request: Request[Any, Any, State], ctx: CtxDep) -> P
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("use 'Authorization: Bearer <token>'")
+    token = token.strip()
+    cached = ctx.principals.get(token)
+    if cached is not None:
+        return cached
     async with ctx.db.read() as session:
-        return await authenticate(session, token=token.strip(), access_tokens=ctx.tokens)
+        principal = await authenticate(session, token=token, access_tokens=ctx.tokens)
+    ctx.principals.put(token, principal)
+    return principal
 
 
 def signed_in(principal: Principal | None) -> Principal:

@@ -152,6 +152,7 @@ async def revoke_token(ctx: CtxDep, principal: PrincipalDep, token_id: FromPath[
     user = signed_in(principal)
     async with ctx.db.write() as session:
         await service.revoke_personal_token(session, user_id=user.user_id, token_id=token_id)
+    ctx.principals.clear()
 
 
 @post("/users", status_code=201)
@@ -195,6 +196,7 @@ async def add_group_members(
     async with ctx.db.write() as session:
         group = await service.get_group(session, name)
         members = await service.add_members(session, group=group, usernames=data.usernames)
+    ctx.principals.clear()
     return GroupRead(name=group.name, members=members)
 
 
@@ -206,6 +208,7 @@ async def remove_group_members(
     async with ctx.db.write() as session:
         group = await service.get_group(session, name)
         members = await service.remove_members(session, group=group, usernames=data.usernames)
+    ctx.principals.clear()
     return GroupRead(name=group.name, members=members)
 
 

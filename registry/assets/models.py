@@ -24,6 +24,7 @@ class Asset(SQLModel, table=True):
         Index("ix_asset_name", "name", "id"),
         Index("ix_asset_kind", "kind", "id"),
         Index("ix_asset_visibility", "visibility", "id"),
+        Index("ix_asset_access", "visibility", "owner_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -78,11 +79,16 @@ class VersionWhitelist(SQLModel, table=True):
     """A principal allowed to read a version of a ``group``-visibility asset."""
 
     __tablename__ = "version_whitelist"
-    __table_args__ = (Index("ix_whitelist_principal", "principal_kind", "principal_id"),)
+    __table_args__ = (
+        Index("ix_whitelist_principal", "principal_kind", "principal_id"),
+        # Covers "which assets are shared with these principals" for the catalog filter.
+        Index("ix_whitelist_principal_asset", "principal_kind", "principal_id", "asset_id"),
+    )
 
     version_id: int = Field(foreign_key="asset_version.id", primary_key=True, ondelete="CASCADE")
     principal_kind: str = Field(max_length=8, primary_key=True)  # "user" | "group"
     principal_id: int = Field(primary_key=True)
+    asset_id: int = Field(foreign_key="asset.id", ondelete="CASCADE")
 
 
 class VersionDependency(SQLModel, table=True):

@@ -100,12 +100,23 @@ async def publish_version(
         max_manifest=ctx.settings.max_manifest_bytes,
     )
     published = await versions.publish_version(
-        ctx.db, ctx.blobs, content_id=content_id, upload=upload, principal=user
+        ctx.db, ctx.blobs, asset=asset, upload=upload, principal=user
     )
-    async with ctx.db.read() as session:
-        [read] = await service.versions_read(session, published.asset, [published.version], user)
-    return read.model_copy(
-        update={"bump": published.bump, "changes": [c.as_dict() for c in published.changes]}
+    row = published.version
+    return VersionRead(
+        content_id=asset.content_id,
+        version=row.version,
+        status=row.status,  # type: ignore[arg-type]
+        description=row.description,
+        manifest=row.manifest,
+        dependencies=row.manifest.get("dependencies", []),
+        package_sha256=row.package_sha256,
+        package_size=row.package_size,
+        published_by=user.username,
+        created_at=row.created_at,
+        whitelist=[],
+        bump=published.bump,
+        changes=[c.as_dict() for c in published.changes],
     )
 
 

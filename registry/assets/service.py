@@ -427,7 +427,10 @@ async def change_whitelist(
             if add and row is None:
                 session.add(
                     VersionWhitelist(
-                        version_id=target.id, principal_kind=kind, principal_id=principal_id
+                        version_id=target.id,
+                        principal_kind=kind,
+                        principal_id=principal_id,
+                        asset_id=target.asset_id,
                     )
                 )
             elif not add and row is not None:

@@ -152,19 +152,32 @@ async def search(
     page_conditions = list(conditions)
     if query.cursor:
         page_conditions.append(_after(query.sort, *_decode_cursor(query.sort, query.cursor)))
-    order = [c.desc() if descending else c.asc() for c, descending in _sort_columns(query.sort)]
+    offset = 0 if query.cursor else (query.page - 1) * query.page_size
+    # A deep page is read from the other end of the order, so OFFSET skips the short side and
+    # the last page costs what the first does.
+    backwards = not query.cursor and offset > total // 2
+    forward = [c.desc() if desc else c.asc() for c, desc in _sort_columns(query.sort)]
+    if backwards:
+        skip = max(0, total - offset - query.page_size)
+        limit = max(0, total - offset - skip)
+        order = [c.asc() if desc else c.desc() for c, desc in _sort_columns(query.sort)]
+    else:
+        skip, limit, order = offset, query.page_size + 1, forward
     statement = (
         select(Asset, col(User.username))
         .join(User, col(User.id) == col(Asset.owner_id))
         .where(*page_conditions)
         .order_by(*order)
-        .limit(query.page_size + 1)
+        .limit(limit)
+        .offset(skip)
     )
-    if not query.cursor:
-        statement = statement.offset((query.page - 1) * query.page_size)
-    rows = list((await session.exec(statement)).all())
-    more = len(rows) > query.page_size
-    rows = rows[: query.page_size]
+    rows = list((await session.exec(statement)).all()) if limit else []
+    if backwards:
+        rows.reverse()
+        more = offset + query.page_size < total
+    else:
+        more = len(rows) > query.page_size
+        rows = rows[: query.page_size]
     latest = await visible_latest(session, [asset for asset, _ in rows], principal)
     items = [to_asset_read(asset, owner, latest) for asset, owner in rows]
     next_cursor = _encode_cursor(query.sort, rows[-1][0]) if more and rows else None

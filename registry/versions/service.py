@@ -120,24 +120,24 @@ async def publish_version(
     db: Database,
     blobs: BlobStore,
     *,
-    content_id: str,
+    asset: Asset,
     upload: PublishUpload,
-    principal: Principal | None,
+    principal: Principal,
 ) -> Published:
-    """Publish one version. It becomes visible only with its package stored and checked."""
+    """Publish one version of an asset the principal owns (checked again in the transaction).
+
+    The version becomes visible only with its package stored and checked.
+    """
+    content_id = asset.content_id
     try:
         manifest = parse_manifest(upload.manifest)
         explicit = parse_version(manifest.version) if manifest.version is not None else None
-        async with db.read() as session:
-            asset = await find_asset(session, content_id, principal)
-            access.require_owner(asset, principal)
         interface = check_spec(asset.kind, manifest)
         if interface is not None:  # the server's own reading, not the publisher's claim
             manifest = manifest.model_copy(update={"interface": interface})
         stored = await store_package(blobs, asset=asset, upload=upload, manifest=manifest)
     finally:
         upload.discard()
-    assert principal is not None
     try:
         for _attempt in range(_RETRIES):
             try:
