@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,14 @@ class BaseAlgorithm(_AlgorithmBase):
         self.id = id
         self.subscription_id = subscription_id
         self.item_version_id = item_version_id
+        if code_dir is not None and not isinstance(code_dir, str | PathLike):
+            raise WorkflowDefinitionError(
+                f"BaseAlgorithm: code_dir must be a local directory path, not {code_dir!r}"
+            )
+        if boot_file is not None and not isinstance(boot_file, str):
+            raise WorkflowDefinitionError(
+                f"BaseAlgorithm: boot_file must be a file name inside code_dir, not {boot_file!r}"
+            )
         self.code_dir = Path(code_dir).resolve() if code_dir is not None else None
         self.boot_file = boot_file
         self.command = command

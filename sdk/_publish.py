@@ -84,8 +84,10 @@ def _ensure_asset(
 
 
 def _latest_version(session: Session, content_id: str) -> dict[str, Any] | None:
+    """The newest version that is not yanked: a yanked version is never reused."""
     versions = session.get(f"/assets/{content_id}/versions")
-    return dict(versions[0]) if versions else None
+    usable = [v for v in versions if v.get("status") != "yanked"]
+    return dict(usable[0]) if usable else None
 
 
 def _publish_version(

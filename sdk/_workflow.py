@@ -34,6 +34,40 @@ if TYPE_CHECKING:
     from sdk._session import Session
 
 
+def _problems(exc: ValidationError) -> str:
+    """A pydantic error on one line: ``Model.field: message; ...``."""
+    return "; ".join(
+        ".".join([exc.title, *(str(part) for part in error["loc"])]) + f": {error['msg']}"
+        for error in exc.errors()
+    )
+
+
+def _check_local_algorithm_names(steps: list[ir.StepSpec]) -> None:
+    """Local algorithms are published as assets by name: one name, one algorithm."""
+    seen: dict[str, tuple[str, tuple[Any, ...]]] = {}
+    for step in steps:
+        if step.type != "job":
+            continue
+        algorithm: ir.AlgorithmSpec = step.typed_properties().algorithm
+        if algorithm.source != "local":
+            continue
+        name = algorithm.name or step.name
+        identity = (
+            algorithm.code_dir,
+            algorithm.boot_file,
+            algorithm.command,
+            algorithm.environments,
+            algorithm.image,
+        )
+        first = seen.setdefault(name, (step.name, identity))
+        if first[1] != identity:
+            raise WorkflowDefinitionError(
+                f"steps {first[0]!r} and {step.name!r} run different local algorithms both "
+                f"named {name!r} (code_dir, boot_file, command, environments or image differ); "
+                "give each its own BaseAlgorithm(name=...)"
+            )
+
+
 class Scene:
     """A named subset of steps that can run on its own (a partial run)."""
 
@@ -304,7 +338,13 @@ class Workflow:
                 raise WorkflowDefinitionError(
                     f"workflow {self.name!r}: two storages are named {name!r}"
                 )
-        steps = [compiler.step(step) for step in self.steps]
+        steps = []
+        for step in self.steps:
+            try:
+                steps.append(compiler.step(step))
+            except ValidationError as exc:
+                raise WorkflowDefinitionError(f"step {step.name!r}: {_problems(exc)}") from None
+        _check_local_algorithm_names(steps)
         scenes = []
         for scene in self.policy.scenes:
             for step in scene.scene_steps:
@@ -343,7 +383,7 @@ class Workflow:
         except ir.SpecError as exc:
             raise WorkflowDefinitionError(f"workflow {self.name!r}: {exc}") from None
         except ValidationError as exc:
-            raise WorkflowDefinitionError(f"workflow {self.name!r}: {exc}") from None
+            raise WorkflowDefinitionError(f"workflow {self.name!r}: {_problems(exc)}") from None
         return spec
 
     def release_to_gallery(

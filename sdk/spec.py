@@ -439,6 +439,16 @@ def validate(spec: WorkflowSpec) -> None:
                     )
                 elif value.step == step.name:
                     problems.append((at, "reads its own output"))
+                elif isinstance(value, MetricRef) and not any(
+                    o.name == value.output and o.kind == "metrics" for o in producer.outputs
+                ):
+                    problems.append(
+                        (
+                            at,
+                            f"reads metric {value.key!r} from output {value.output!r} of step "
+                            f"{value.step!r}, which is not a metrics output",
+                        )
+                    )
         props = step.typed_properties()
         if isinstance(props, ConditionProperties):
             for branch in ("if_then_steps", "else_then_steps"):
