@@ -51,14 +51,25 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _parameter_type(value: ir.Value) -> str:
+def _parameter(
+    parameter: ir.ParameterSpec, placeholders: dict[str, ir.PlaceholderSpec]
+) -> ir.AlgorithmParameterSpec:
+    """The algorithm's view of a parameter: its type and default (from a placeholder if any)."""
+    value = parameter.value
+    if isinstance(value, ir.PlaceholderRef) and value.name in placeholders:
+        p = placeholders[value.name]
+        kind = "str" if p.type == "enum" else p.type
+        return ir.AlgorithmParameterSpec(
+            name=parameter.name, type=kind, default=p.default, description=p.description
+        )
     if isinstance(value, ir.LiteralValue):
         v = value.value
         for kind, types in (("bool", bool), ("int", int), ("float", float), ("str", str)):
             if isinstance(v, types):
-                return kind
-        return "list" if isinstance(v, list) else "json"
-    return "str"
+                return ir.AlgorithmParameterSpec(name=parameter.name, type=kind, default=v)  # type: ignore[arg-type]
+        kind = "list" if isinstance(v, list) else "json"
+        return ir.AlgorithmParameterSpec(name=parameter.name, type=kind, default=v)  # type: ignore[arg-type]
+    return ir.AlgorithmParameterSpec(name=parameter.name, type="str")
 
 
 def _own_asset(session: Session, kind: str, name: str, owner: str) -> dict[str, Any] | None:
@@ -107,6 +118,7 @@ def _release_algorithm(
     owner: str,
     visibility: str,
     progress: Progress,
+    placeholders: dict[str, ir.PlaceholderSpec],
 ) -> AlgorithmRelease:
     assert algorithm.code_dir is not None
     name = algorithm.name or step.name
@@ -116,10 +128,7 @@ def _release_algorithm(
         name=name,
         boot_file=algorithm.boot_file,
         command=algorithm.command,
-        parameters=[
-            ir.AlgorithmParameterSpec(name=p.name, type=_parameter_type(p.value))  # type: ignore[arg-type]
-            for p in algorithm.parameters
-        ],
+        parameters=[_parameter(p, placeholders) for p in algorithm.parameters],
         inputs=[i.name for i in step.inputs],
         outputs=[o.name for o in step.outputs],
         environments=algorithm.environments,
@@ -200,6 +209,7 @@ def release_to_gallery(
                         owner=owner,
                         visibility=visibility,
                         progress=progress,
+                        placeholders={p.name: p for p in spec.placeholders},
                     )
                 except (ApiError, ConfigurationError) as exc:
                     what = f"algorithm {algorithm.name or step.name!r} (step {step.name!r})"

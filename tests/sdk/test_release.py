@@ -104,8 +104,18 @@ def test_first_release_publishes_the_algorithms_and_the_workflow(owner: Client) 
         "boot_file": "train.py",
         "command": None,
         "parameters": [
-            {"name": "model_type", "type": "str", "default": None, "description": ""},
-            {"name": "c", "type": "str", "default": None, "description": ""},
+            {
+                "name": "model_type",
+                "type": "str",
+                "default": "svm",
+                "description": "Classifier to train",
+            },
+            {
+                "name": "c",
+                "type": "float",
+                "default": 1.0,
+                "description": "Inverse regularisation strength",
+            },
         ],
         "inputs": ["data"],
         "outputs": ["model", "metrics"],
@@ -259,7 +269,10 @@ def test_a_breaking_change_gets_a_new_major_version(owner: Client, tmp_path: Pat
         "major",
     )
     assert release.changes == [{"impact": "breaking", "message": C_CHANGE}]
-    assert by_name(release) == {name: ("1.0.0", True) for name in ALGORITHMS}
+    # The training algorithm's parameter changed type with the placeholder: its own major bump.
+    assert by_name(release) == {
+        name: ("2.0.0", False) if name == "digits_train" else ("1.0.0", True) for name in ALGORITHMS
+    }
     edit(source, C_STR, C_FLOAT)  # changing it back breaks 2.0.0's users in turn
     with pytest.raises(wf.PublishError, match=r"publish 3\.0\.0 instead"):
         load(source).release_to_gallery(version="2.1.0")

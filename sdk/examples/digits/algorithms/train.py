@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 
 def build(model_type: str, c: float):  # type: ignore[no-untyped-def]
     if model_type == "svm":
-        return SVC(C=c, gamma="scale")
+        return make_pipeline(StandardScaler(), SVC(C=c, gamma="scale"))
     if model_type == "logreg":
-        return LogisticRegression(C=c, max_iter=2000)
+        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
     raise SystemExit(f"unknown --model_type {model_type!r} (svm or logreg)")
 
 
