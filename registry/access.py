@@ -37,6 +37,25 @@ def whitelisted(principal: Principal) -> ColumnElement[bool]:
     )
 
 
+def readable_parts(principal: Principal | None) -> list[ColumnElement[bool]]:
+    """Disjoint SQL filters whose union is ``readable_assets``: each can use an index, so
+    counting them one by one beats counting their OR."""
+    if principal is None:
+        return [col(Asset.visibility) == "public"]
+    if principal.is_admin:
+        return [true()]
+    shared = select(col(VersionWhitelist.asset_id)).where(whitelisted(principal))
+    return [
+        col(Asset.visibility) == "public",
+        and_(col(Asset.owner_id) == principal.user_id, col(Asset.visibility) != "public"),
+        and_(
+            col(Asset.visibility) == "group",
+            col(Asset.owner_id) != principal.user_id,
+            col(Asset.id).in_(shared),
+        ),
+    ]
+
+
 def readable_assets(principal: Principal | None) -> ColumnElement[bool]:
     """SQL filter on ``asset``: the assets the principal may see in the catalog."""
     if principal is None:

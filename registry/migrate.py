@@ -33,3 +33,7 @@ async def upgrade(db: Database, revision: str = "head") -> None:
 
     async with db.engine.begin() as connection:
         await connection.run_sync(_upgrade)
+    if db.is_sqlite:
+        # SQLite plans by statistics only when it has them: refresh what changed.
+        async with db.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA optimize=0x10002")

@@ -25,6 +25,9 @@ class Asset(SQLModel, table=True):
         Index("ix_asset_kind", "kind", "id"),
         Index("ix_asset_visibility", "visibility", "id"),
         Index("ix_asset_access", "visibility", "owner_id"),
+        Index("ix_asset_visible_popular", "visibility", "subscription_count", "id"),
+        Index("ix_asset_visible_newest", "visibility", "created_at", "id"),
+        Index("ix_asset_visible_name", "visibility", "name", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
