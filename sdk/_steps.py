@@ -444,49 +444,33 @@ class ReleaseDatasetStep(Step):
     step_type = "release_dataset"
 
 
-class ModelStep(Step):
+class _OutputsFirstStep(Step):
+    """Model and service steps take ``outputs`` before the optional ``inputs``."""
+
+    def __init__(
+        self,
+        name: str,
+        outputs: _Output | list[_Output],
+        inputs: _Input | list[_Input] | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        policy: StepPolicy | None = None,
+        depend_steps: Step | list[Step] | None = None,
+    ) -> None:
+        super().__init__(
+            name,
+            inputs=inputs,
+            outputs=outputs,
+            title=title,
+            description=description,
+            policy=policy,
+            depend_steps=depend_steps,
+        )
+
+
+class ModelStep(_OutputsFirstStep):
     step_type = "model"
 
-    def __init__(
-        self,
-        name: str,
-        outputs: ModelOutput | list[ModelOutput],
-        inputs: ModelInput | list[ModelInput] | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        policy: StepPolicy | None = None,
-        depend_steps: Step | list[Step] | None = None,
-    ) -> None:
-        super().__init__(
-            name,
-            inputs=inputs,
-            outputs=outputs,
-            title=title,
-            description=description,
-            policy=policy,
-            depend_steps=depend_steps,
-        )
 
-
-class ServiceStep(Step):
+class ServiceStep(_OutputsFirstStep):
     step_type = "service"
-
-    def __init__(
-        self,
-        name: str,
-        outputs: ServiceOutput | list[ServiceOutput],
-        inputs: ServiceInput | list[ServiceInput] | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        policy: StepPolicy | None = None,
-        depend_steps: Step | list[Step] | None = None,
-    ) -> None:
-        super().__init__(
-            name,
-            inputs=inputs,
-            outputs=outputs,
-            title=title,
-            description=description,
-            policy=policy,
-            depend_steps=depend_steps,
-        )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,16 +32,6 @@ NAME_RULE = "1-64 characters: letters, digits, '_' or '-', starting with a lette
 
 PlaceholderTypeName = Literal["int", "str", "bool", "float", "enum", "json", "list"]
 LIST_FORMATS = ("str", "int", "float", "bool")
-STEP_TYPES = (
-    "job",
-    "condition",
-    "labeling",
-    "create_dataset",
-    "dataset_import",
-    "release_dataset",
-    "model",
-    "service",
-)
 StepType = Literal[
     "job",
     "condition",
@@ -53,6 +43,7 @@ StepType = Literal[
     "service",
 ]
 
+STEP_TYPES: tuple[str, ...] = get_args(StepType)
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
