@@ -1,0 +1,169 @@
+"""Pure DAG logic of an execution: what is ready, what is skipped, conditions, selectors, scenes.
+
+No Temporal, no I/O: the execution workflow calls these with the spec and the step statuses it
+holds, so the rules are deterministic and unit-tested on their own (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sdk import spec as ir
+
+Status = Literal["pending", "running", "waiting_input", "succeeded", "failed", "skipped", "stopped"]
+DONE: frozenset[str] = frozenset({"succeeded", "skipped"})
+Decision = Literal["run", "skip"]
+
+
+class DagError(ValueError):
+    """A rule cannot be applied (a missing metric, an ambiguous selector …); names the step."""
+
+
+def waits_for(spec: ir.WorkflowSpec) -> dict[str, set[str]]:
+    """step → the steps it waits for (declared dependencies and the outputs it reads)."""
+    return ir.edges(spec)
+
+
+def ready_steps(
+    spec: ir.WorkflowSpec, statuses: Mapping[str, str], selected: Iterable[str] | None = None
+) -> list[str]:
+    """Pending steps (of ``selected``, default all) whose dependencies are all done, in
+    declaration order. Dependencies outside ``selected`` count as done (a scene's inputs)."""
+    chosen = set(selected) if selected is not None else {s.name for s in spec.steps}
+    graph = waits_for(spec)
+    ready = []
+    for step in spec.steps:
+        if step.name not in chosen or statuses.get(step.name, "pending") != "pending":
+            continue
+        inside = [d for d in graph[step.name] if d in chosen]
+        if all(statuses.get(d) in DONE for d in inside):
+            ready.append(step.name)
+    return ready
+
+
+Resolver = Callable[[Any], Any]
+
+
+def evaluate(condition: ir.ConditionSpec, resolve: Resolver) -> bool:
+    """``left op right`` with values from ``resolve`` (placeholders, metrics, literals)."""
+    if condition.op == "or":
+        return _side_bool(condition.left, resolve) or _side_bool(condition.right, resolve)
+    left, right = resolve(condition.left), resolve(condition.right)
+    try:
+        if condition.op == "==":
+            return bool(left == right)
+        if condition.op == "!=":
+            return bool(left != right)
+        if condition.op == "in":
+            return left in right
+        if condition.op == ">":
+            return bool(left > right)
+        if condition.op == ">=":
+            return bool(left >= right)
+        if condition.op == "<":
+            return bool(left < right)
+        return bool(left <= right)
+    except TypeError:
+        raise DagError(f"cannot compare {left!r} {condition.op} {right!r}") from None
+
+
+def _side_bool(side: Any, resolve: Resolver) -> bool:
+    if isinstance(side, ir.ConditionSpec):
+        return evaluate(side, resolve)
+    return bool(resolve(side))
+
+
+def all_hold(conditions: Iterable[ir.ConditionSpec], resolve: Resolver) -> bool:
+    """A list of conditions is their AND."""
+    return all(evaluate(c, resolve) for c in conditions)
+
+
+def decide(
+    spec: ir.WorkflowSpec,
+    name: str,
+    statuses: Mapping[str, str],
+    resolve: Resolver,
+    skipped_by_branch: frozenset[str] = frozenset(),
+) -> Decision:
+    """Run or skip a ready step.
+
+    A branch not taken skips its steps. A step's own ``skip_conditions`` decide when it has
+    them; otherwise a step whose dependencies were all skipped is skipped too.
+    """
+    if name in skipped_by_branch:
+        return "skip"
+    step = spec.step(name)
+    if step.policy.skip_conditions:
+        try:
+            return "skip" if all_hold(step.policy.skip_conditions, resolve) else "run"
+        except DagError as exc:
+            raise DagError(f"step {name!r}: skip condition: {exc}") from None
+    deps = [d for d in waits_for(spec)[name] if d in statuses]
+    if deps and all(statuses[d] == "skipped" for d in deps):
+        return "skip"
+    return "run"
+
+
+def branch_skips(step: ir.StepSpec, result: bool) -> set[str]:
+    """The steps a condition step's result turns off (the branch not taken)."""
+    props = step.typed_properties()
+    assert isinstance(props, ir.ConditionProperties)
+    return set(props.else_then_steps if result else props.if_then_steps)
+
+
+def select(selector: ir.SelectorRef, statuses: Mapping[str, str], consumer: str) -> ir.OutputRef:
+    """The single candidate whose step ran; none or several is the consumer's failure."""
+    alive = [c for c in selector.candidates if statuses.get(c.step) == "succeeded"]
+    if len(alive) == 1:
+        return alive[0]
+    names = ", ".join(f"{c.step}.{c.output}" for c in selector.candidates)
+    if not alive:
+        raise DagError(f"step {consumer!r}: none of {names} produced output (all were skipped)")
+    ran = ", ".join(f"{c.step}.{c.output}" for c in alive)
+    raise DagError(f"step {consumer!r}: the selector needs exactly one output, but {ran} all ran")
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    steps: list[str]
+    entry_outputs: list[tuple[str, str]]
+    missing: list[tuple[str, str]]
+
+
+def plan_scene(
+    spec: ir.WorkflowSpec, scene: str, available: Iterable[tuple[str, str]]
+) -> ScenePlan:
+    """The scene's steps in DAG order and the outputs of outside steps they read.
+
+    ``available`` are (step, output) pairs the workflow's latest successful execution left;
+    anything read but not there is ``missing``, and the run is refused before it starts.
+    """
+    found = {s.name: s for s in spec.scenes}
+    if scene not in found:
+        known = ", ".join(found) or "none"
+        raise DagError(f"unknown scene {scene!r} (scenes: {known})")
+    members = set(found[scene].steps)
+    order = [n for n in ir.topological_order(spec) if n in members]
+    have = set(available)
+    entry: list[tuple[str, str]] = []
+    missing: list[tuple[str, str]] = []
+
+    def need(pairs: list[tuple[str, str]]) -> None:
+        """One of ``pairs`` must come from outside the scene (a selector: any one of them)."""
+        usable = [p for p in pairs if p in have]
+        for pair in usable[:1] or pairs:
+            if pair not in entry:
+                entry.append(pair)
+        if not usable:
+            missing.extend(p for p in pairs if p not in missing)
+
+    for name in order:
+        for _, value in ir.step_values(spec.step(name)):
+            if isinstance(value, ir.SelectorRef):
+                if not any(c.step in members for c in value.candidates):
+                    need([(c.step, c.output) for c in value.candidates])
+            elif isinstance(value, ir.OutputRef | ir.MetricRef) and value.step not in members:
+                need([(value.step, value.output)])
+    return ScenePlan(order, entry, missing)
