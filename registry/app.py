@@ -21,6 +21,7 @@ from registry.migrate import upgrade
 from registry.problems import EXCEPTION_HANDLERS
 from registry.settings import Settings
 from registry.versions.service import sweep_orphans
+from registry.workspaces.routes import router as workspaces_router
 
 log = logging.getLogger("registry")
 API_PREFIX = "/api/v1"
@@ -57,7 +58,7 @@ def create_app(
 
     api = Router(
         path=API_PREFIX,
-        route_handlers=[accounts_router, assets_router, catalog],
+        route_handlers=[accounts_router, assets_router, catalog, workspaces_router],
     )
     dependencies: dict[str, Any] = {
         "ctx": Provide(provide_ctx),

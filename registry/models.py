@@ -11,6 +11,7 @@ from registry.assets.models import (
     VersionDependency,
     VersionWhitelist,
 )
+from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 
 metadata = SQLModel.metadata
 
@@ -21,9 +22,12 @@ __all__ = [
     "AssetVersion",
     "Group",
     "GroupMember",
+    "RuntimeWorkflow",
     "Subscription",
     "User",
     "VersionDependency",
     "VersionWhitelist",
+    "Workspace",
+    "WorkspaceMember",
     "metadata",
 ]

@@ -160,6 +160,29 @@ def publish(argv: list[str]) -> int:
     return 0
 
 
+def import_(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gallery import", description="Import a workflow version into a workspace."
+    )
+    parser.add_argument("source", help="CONTENT_ID or CONTENT_ID@VERSION (default: the latest)")
+    parser.add_argument("--name", help="workflow name (default: workflow_xxxx)")
+    parser.add_argument("--workspace", default="default")
+    args = parser.parse_args(argv)
+    content_id, _, version = args.source.partition("@")
+    body: dict[str, Any] = {"content_id": content_id}
+    if version:
+        body["version"] = version
+    if args.name:
+        body["name"] = args.name
+    with Session() as session:
+        made = session.post(f"/workspaces/{args.workspace}/workflows", json=body)
+    print(
+        f"imported {made['source_content_id']}@{made['source_version']} as "
+        f"{made['workspace']}/{made['name']} (workflow id {made['id']})"
+    )
+    return 0
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -170,6 +193,7 @@ BUILTIN: dict[str, tuple[Command, str]] = {
     "login": (login, "sign in and store a personal access token"),
     "search": (search, "search the catalog"),
     "publish": (publish, "publish a workflow from FILE.py[:VARIABLE]"),
+    "import": (import_, "import CONTENT_ID[@VERSION] into a workspace"),
 }
 
 

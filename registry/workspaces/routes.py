@@ -1,0 +1,134 @@
+"""HTTP: workspaces and the runtime workflows in them (members only; others get 404)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Router, delete, get, patch, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from registry.context import CtxDep, PrincipalDep, signed_in
+from registry.workspaces import service
+from registry.workspaces.schemas import (
+    WorkflowConfig,
+    WorkflowImport,
+    WorkflowRead,
+    WorkflowUpdate,
+    WorkspaceCreate,
+    WorkspaceRead,
+)
+
+
+@get("/workspaces")
+async def list_workspaces(ctx: CtxDep, principal: PrincipalDep) -> list[WorkspaceRead]:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:  # may create the default workspace
+        await service.ensure_default(session, user)
+        return await service.my_workspaces(session, user)
+
+
+@post("/workspaces", status_code=201)
+async def create_workspace(
+    ctx: CtxDep, principal: PrincipalDep, data: JSONBody[WorkspaceCreate]
+) -> WorkspaceRead:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        workspace = await service.create_workspace(session, name=data.name, principal=user)
+    return WorkspaceRead(name=workspace.name, owner=user.username, created_at=workspace.created_at)
+
+
+@get("/workspaces/{ws:str}/workflows")
+async def list_workflows(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    ws: FromPath[str],
+    q: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    tag: Annotated[str | None, QueryParameter(max_length=32)] = None,
+) -> list[WorkflowRead]:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        workspace = await service.find_workspace(session, ws, user)
+        rows = await service.list_workflows(session, workspace, q=q, tag=tag)
+    return [service.to_read(row, workspace) for row in rows]
+
+
+@post("/workspaces/{ws:str}/workflows", status_code=201)
+async def import_workflow(
+    ctx: CtxDep, principal: PrincipalDep, ws: FromPath[str], data: JSONBody[WorkflowImport]
+) -> WorkflowRead:
+    """Import a workflow version you can read (and every algorithm version it depends on)."""
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        workspace = await service.find_workspace(session, ws, user)
+        row = await service.import_workflow(session, workspace=workspace, data=data, principal=user)
+    return service.to_read(row, workspace)
+
+
+@get("/workflows/{workflow_id:str}")
+async def read_workflow(
+    ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str]
+) -> WorkflowRead:
+    user = signed_in(principal)
+    async with ctx.db.read() as session:
+        row, workspace = await service.find_workflow(session, workflow_id, user)
+    return service.to_read(row, workspace)
+
+
+@patch("/workflows/{workflow_id:str}")
+async def update_workflow(
+    ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str], data: JSONBody[WorkflowUpdate]
+) -> WorkflowRead:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        row, workspace = await service.find_workflow(session, workflow_id, user)
+        row = await service.update_workflow(session, workflow=row, workspace=workspace, data=data)
+    return service.to_read(row, workspace)
+
+
+@put("/workflows/{workflow_id:str}/config")
+async def save_config(
+    ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str], data: JSONBody[WorkflowConfig]
+) -> WorkflowRead:
+    """Save typed placeholder values, storage roots and the scene; bad values are a 422."""
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        row, workspace = await service.find_workflow(session, workflow_id, user)
+        row = await service.save_config(session, workflow=row, config=data)
+    return service.to_read(row, workspace)
+
+
+@post("/workflows/{workflow_id:str}/copy", status_code=201)
+async def copy_workflow(
+    ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str]
+) -> WorkflowRead:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        row, workspace = await service.find_workflow(session, workflow_id, user)
+        twin = await service.copy_workflow(
+            session, workflow=row, workspace=workspace, principal=user
+        )
+    return service.to_read(twin, workspace)
+
+
+@delete("/workflows/{workflow_id:str}")
+async def delete_workflow(ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str]) -> None:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        row, _ = await service.find_workflow(session, workflow_id, user)
+        await session.delete(row)
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        list_workspaces,
+        create_workspace,
+        list_workflows,
+        import_workflow,
+        read_workflow,
+        update_workflow,
+        save_config,
+        copy_workflow,
+        delete_workflow,
+    ],
+)

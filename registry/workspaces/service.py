@@ -1,0 +1,298 @@
+"""Workspaces (members only) and runtime workflows: import, configure, rename, copy, delete."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+
+import semver
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.accounts.models import User
+from registry.accounts.service import Principal
+from registry.assets.service import find_asset, find_version, import_check, list_versions
+from registry.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from registry.models_base import NAME_RE, NAME_RULE, utcnow
+from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
+from registry.workspaces.schemas import (
+    WorkflowConfig,
+    WorkflowImport,
+    WorkflowRead,
+    WorkflowUpdate,
+    WorkspaceRead,
+)
+from sdk import spec as ir
+
+DEFAULT = "default"
+ROOT_RE = re.compile(r"^/[A-Za-z0-9._-]+/([^/\x00]+/)*$")
+ROOT_RULE = "an object-store directory written /<bucket>/<dir>/ (ending with '/')"
+
+
+async def ensure_default(session: AsyncSession, principal: Principal) -> Workspace:
+    """Every user has a ``default`` workspace; it is made on first use."""
+    found = (
+        await session.exec(
+            select(Workspace).where(
+                Workspace.owner_id == principal.user_id, Workspace.name == DEFAULT
+            )
+        )
+    ).first()
+    if found is not None:
+        return found
+    workspace = Workspace(name=DEFAULT, owner_id=principal.user_id)
+    session.add(workspace)
+    await session.flush()
+    assert workspace.id is not None
+    session.add(WorkspaceMember(workspace_id=workspace.id, user_id=principal.user_id))
+    await session.flush()
+    return workspace
+
+
+async def create_workspace(session: AsyncSession, *, name: str, principal: Principal) -> Workspace:
+    taken = await session.exec(
+        select(Workspace.id).where(Workspace.owner_id == principal.user_id, Workspace.name == name)
+    )
+    if taken.first() is not None:
+        raise Conflict(f"you already have a workspace named {name!r}")
+    workspace = Workspace(name=name, owner_id=principal.user_id)
+    session.add(workspace)
+    await session.flush()
+    assert workspace.id is not None
+    session.add(WorkspaceMember(workspace_id=workspace.id, user_id=principal.user_id))
+    await session.flush()
+    return workspace
+
+
+async def my_workspaces(session: AsyncSession, principal: Principal) -> list[WorkspaceRead]:
+    rows = await session.exec(
+        select(Workspace, User.username)
+        .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == col(Workspace.id))
+        .join(User, col(User.id) == col(Workspace.owner_id))
+        .where(WorkspaceMember.user_id == principal.user_id)
+        .order_by(col(Workspace.name))
+    )
+    return [WorkspaceRead(name=w.name, owner=owner, created_at=w.created_at) for w, owner in rows]
+
+
+async def find_workspace(session: AsyncSession, name: str, principal: Principal) -> Workspace:
+    """A workspace the principal belongs to, by name (their own first); 404 otherwise."""
+    if name == DEFAULT:
+        return await ensure_default(session, principal)
+    if not NAME_RE.fullmatch(name):
+        raise NotFound(f"no workspace {name!r}")
+    rows = await session.exec(
+        select(Workspace)
+        .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == col(Workspace.id))
+        .where(WorkspaceMember.user_id == principal.user_id, Workspace.name == name)
+        .order_by(col(Workspace.owner_id) != principal.user_id)
+    )
+    found = rows.first()
+    if found is None:
+        raise NotFound(f"no workspace {name!r}")
+    return found
+
+
+async def find_workflow(
+    session: AsyncSession, workflow_id: str, principal: Principal
+) -> tuple[RuntimeWorkflow, Workspace]:
+    """A runtime workflow in one of the principal's workspaces; 404 for everyone else."""
+    row = (
+        await session.exec(
+            select(RuntimeWorkflow, Workspace)
+            .join(Workspace, col(Workspace.id) == col(RuntimeWorkflow.workspace_id))
+            .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == col(Workspace.id))
+            .where(
+                RuntimeWorkflow.workflow_id == workflow_id,
+                WorkspaceMember.user_id == principal.user_id,
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no workflow {workflow_id!r}")
+    return row[0], row[1]
+
+
+async def _name_free(session: AsyncSession, workspace: Workspace, name: str) -> bool:
+    taken = await session.exec(
+        select(RuntimeWorkflow.id).where(
+            RuntimeWorkflow.workspace_id == workspace.id, RuntimeWorkflow.name == name
+        )
+    )
+    return taken.first() is None
+
+
+async def import_workflow(
+    session: AsyncSession, *, workspace: Workspace, data: WorkflowImport, principal: Principal
+) -> RuntimeWorkflow:
+    """Import a workflow version after checking access to it and every dependency."""
+    asset = await find_asset(session, data.content_id, principal)
+    if asset.kind != "workflow":
+        raise InvalidInput.field(
+            "content_id", "workflow", f"asset {asset.content_id} is a {asset.kind}, not a workflow"
+        )
+    if data.version is None:
+        versions = [
+            v for v in await list_versions(session, asset, principal) if v.status != "yanked"
+        ]
+        if not versions:
+            raise NotFound(f"asset {asset.content_id} has no version you can import")
+        version = max(versions, key=lambda v: semver.Version.parse(v.version))
+    else:
+        version = await find_version(session, asset, data.version, principal)
+    check = await import_check(session, asset=asset, version=version, principal=principal)
+    if not check.importable:
+        reasons = "; ".join(f"{b.content_id}@{b.version}: {b.reason}" for b in check.blockers)
+        raise Forbidden(
+            f"{asset.content_id}@{version.version} cannot be imported: {reasons}",
+            blockers=[b.model_dump() for b in check.blockers],
+        )
+    name = data.name or f"workflow_{secrets.token_hex(2)}"
+    if not await _name_free(session, workspace, name):
+        raise Conflict(f"workspace {workspace.name!r} already has a workflow named {name!r}")
+    assert workspace.id is not None
+    row = RuntimeWorkflow(
+        workflow_id=str(uuid.uuid4()),
+        workspace_id=workspace.id,
+        name=name,
+        source_content_id=asset.content_id,
+        source_version=version.version,
+        spec=version.manifest["spec"],
+        config=WorkflowConfig().model_dump(),
+        created_by=principal.user_id,
+    )
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"workspace {workspace.name!r} already has a workflow named {name!r}"
+        ) from None
+    return row
+
+
+async def list_workflows(
+    session: AsyncSession, workspace: Workspace, *, q: str | None, tag: str | None
+) -> list[RuntimeWorkflow]:
+    query = select(RuntimeWorkflow).where(RuntimeWorkflow.workspace_id == workspace.id)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(col(RuntimeWorkflow.name).like(pattern, escape="\\"))
+    if tag:
+        query = query.where(
+            or_(
+                col(RuntimeWorkflow.tags_text) == tag,
+                col(RuntimeWorkflow.tags_text).startswith(tag + " "),
+                col(RuntimeWorkflow.tags_text).endswith(" " + tag),
+                col(RuntimeWorkflow.tags_text).contains(" " + tag + " "),
+            )
+        )
+    rows = await session.exec(query.order_by(col(RuntimeWorkflow.updated_at).desc()))
+    return list(rows.all())
+
+
+def validate_config(spec_json: dict[str, object], config: WorkflowConfig) -> None:
+    """Check values against the spec; a 422 names each placeholder, storage or scene."""
+    spec = ir.WorkflowSpec.model_validate(spec_json)
+    placeholders = {p.name: p for p in spec.placeholders}
+    storages = {s.name for s in spec.storages}
+    errors: list[FieldError] = []
+    for name, value in config.placeholders.items():
+        where = f"placeholders.{name}"
+        if name not in placeholders:
+            known = ", ".join(sorted(placeholders)) or "none"
+            errors.append(FieldError(where, "exists", f"no placeholder {name!r} (has: {known})"))
+        elif value is not None:
+            problem = ir.value_matches(placeholders[name], value)
+            if problem:
+                errors.append(FieldError(where, placeholders[name].type, problem))
+    for name, root in config.storages.items():
+        where = f"storages.{name}"
+        if name not in storages:
+            errors.append(FieldError(where, "exists", f"no storage {name!r}"))
+        elif not ROOT_RE.fullmatch(root):
+            errors.append(FieldError(where, "root", f"{root!r} is not {ROOT_RULE}"))
+    if config.scene is not None and config.scene not in {s.name for s in spec.scenes}:
+        known = ", ".join(s.name for s in spec.scenes) or "none"
+        errors.append(FieldError("scene", "exists", f"no scene {config.scene!r} (has: {known})"))
+    if errors:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        raise InvalidInput(f"invalid configuration: {detail}", errors)
+
+
+async def save_config(
+    session: AsyncSession, *, workflow: RuntimeWorkflow, config: WorkflowConfig
+) -> RuntimeWorkflow:
+    validate_config(workflow.spec, config)
+    workflow.config = config.model_dump()
+    workflow.updated_at = utcnow()
+    session.add(workflow)
+    await session.flush()
+    return workflow
+
+
+async def update_workflow(
+    session: AsyncSession, *, workflow: RuntimeWorkflow, workspace: Workspace, data: WorkflowUpdate
+) -> RuntimeWorkflow:
+    if data.name is not None and data.name != workflow.name:
+        if not await _name_free(session, workspace, data.name):
+            raise Conflict(f"workspace {workspace.name!r} already has a workflow {data.name!r}")
+        workflow.name = data.name
+    if data.tags is not None:
+        workflow.tags_text = " ".join(data.tags)
+    workflow.updated_at = utcnow()
+    session.add(workflow)
+    await session.flush()
+    return workflow
+
+
+async def copy_workflow(
+    session: AsyncSession, *, workflow: RuntimeWorkflow, workspace: Workspace, principal: Principal
+) -> RuntimeWorkflow:
+    """A twin named ``<name>_copy`` (``_copy2``… when taken) with the same configuration."""
+    base = f"{workflow.name}_copy"
+    name, n = base, 1
+    while not await _name_free(session, workspace, name):
+        n += 1
+        name = f"{base}{n}"
+    if not NAME_RE.fullmatch(name):
+        raise InvalidInput.field(
+            "name", "name", f"{name!r} would break the name rule ({NAME_RULE})"
+        )
+    assert workspace.id is not None
+    twin = RuntimeWorkflow(
+        workflow_id=str(uuid.uuid4()),
+        workspace_id=workspace.id,
+        name=name,
+        source_content_id=workflow.source_content_id,
+        source_version=workflow.source_version,
+        spec=workflow.spec,
+        config=workflow.config,
+        tags_text=workflow.tags_text,
+        created_by=principal.user_id,
+    )
+    session.add(twin)
+    await session.flush()
+    return twin
+
+
+def to_read(workflow: RuntimeWorkflow, workspace: Workspace) -> WorkflowRead:
+    try:
+        config = WorkflowConfig.model_validate(workflow.config)
+    except ValidationError:  # an old shape; show it empty rather than fail the read
+        config = WorkflowConfig()
+    return WorkflowRead(
+        id=workflow.workflow_id,
+        workspace=workspace.name,
+        name=workflow.name,
+        source_content_id=workflow.source_content_id,
+        source_version=workflow.source_version,
+        tags=workflow.tags_text.split(),
+        config=config,
+        spec=workflow.spec,
+        created_at=workflow.created_at,
+        updated_at=workflow.updated_at,
+    )
