@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_secure: bool = False
 
+    # Temporal: an existing cluster, or (unset) the dev server `gallery up` starts.
+    temporal_address: str | None = None
+    temporal_port: int = 7233
+    temporal_namespace: str = "default"
+
     secret_key: str | None = None
     access_token_ttl_seconds: int = Field(default=3600, ge=60)
     max_upload_bytes: int = Field(default=512 * MiB, ge=1)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
 import sys
+import threading
 
 from registry.bootstrap import ensure_admin
 from registry.context import Context
 from registry.migrate import upgrade
 from registry.settings import Settings
+from runner.embedded import start_dev_server, stop, wait_until_listening
 
 PASSWORD_FILE = "initial-admin-password"
 
@@ -30,15 +33,47 @@ def up(argv: list[str]) -> int:
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
+    settings = Settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    temporal = None
+    if settings.temporal_address is None:
+        # Started first: it comes up while the database is migrated.
+        temporal = start_dev_server(
+            settings.data_dir, settings.temporal_port, settings.data_dir / "temporal.log"
+        )
+    try:
+        return _serve(settings, host, port, temporal)
+    finally:
+        if temporal is not None:
+            stop(temporal)
+
+
+def _announce(port: int, temporal: subprocess.Popen[bytes]) -> None:
+    try:
+        wait_until_listening(port, temporal)
+    except RuntimeError as exc:
+        print(f"error: {exc}; see temporal.log in the data dir", file=sys.stderr, flush=True)
+        return
+    print(f"Temporal dev server on 127.0.0.1:{port}", flush=True)
+
+
+def _serve(
+    settings: Settings, host: str, port: int, temporal: subprocess.Popen[bytes] | None
+) -> int:
     import uvicorn
 
     from web.app import create_app
 
-    settings = Settings()
-    host, port = args.host or settings.host, args.port or settings.port
     password = asyncio.run(_prepare(settings))
     url = f"http://{host}:{port}"
     print(f"Gallery data in {settings.data_dir}", flush=True)
+    if temporal is not None:
+        # Say when it is up, without holding back the web app (it does not need it to start).
+        threading.Thread(
+            target=_announce, args=(settings.temporal_port, temporal), daemon=True
+        ).start()
+    else:
+        print(f"Temporal at {settings.temporal_address}")
     if password is not None:
         path = settings.data_dir / PASSWORD_FILE
         path.touch(mode=0o600)

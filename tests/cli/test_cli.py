@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client
 
 from tests.support.server import free_port
 
@@ -36,11 +40,13 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str
         **os.environ,
         "GALLERY_DATA_DIR": str(data),
         "GALLERY_PORT": str(port),
+        "GALLERY_TEMPORAL_PORT": str(free_port()),
         "GALLERY_CONFIG_DIR": str(data / "config"),
         "GALLERY_PASSWORD_MEMORY_KIB": "1024",
         "GALLERY_PASSWORD_TIME_COST": "1",
     }
     env.pop("GALLERY_DATABASE_URL", None)
+    env.pop("GALLERY_TEMPORAL_ADDRESS", None)
     env.pop("GALLERY_S3_ENDPOINT", None)
     log = (data / "up.log").open("w+")
     process = subprocess.Popen([GALLERY, "up"], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -67,6 +73,9 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
         log.close()
+    # Stopping `gallery up` stops the Temporal dev server it started.
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", int(env["GALLERY_TEMPORAL_PORT"]))) != 0
 
 
 def test_up_uses_the_embedded_default(up: tuple[dict[str, str], str, str]) -> None:
@@ -74,6 +83,21 @@ def test_up_uses_the_embedded_default(up: tuple[dict[str, str], str, str]) -> No
     data = Path(env["GALLERY_DATA_DIR"])
     assert (data / "gallery.db").exists()
     assert httpx.get(url + "/schema/openapi.json").json()["info"]["title"] == "Gallery"
+
+
+def test_up_runs_the_embedded_temporal_dev_server(up: tuple[dict[str, str], str, str]) -> None:
+    env, _, _ = up
+    port = int(env["GALLERY_TEMPORAL_PORT"])
+
+    async def namespace() -> str:
+        client = await Client.connect(f"127.0.0.1:{port}")
+        answer = await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace="default")
+        )
+        return str(answer.namespace_info.name)
+
+    assert asyncio.run(namespace()) == "default"
+    assert (Path(env["GALLERY_DATA_DIR"]) / "temporal.db").exists()
 
 
 def test_admin_verbs_login_and_search(up: tuple[dict[str, str], str, str]) -> None:
