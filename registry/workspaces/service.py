@@ -43,7 +43,12 @@ async def ensure_default(session: AsyncSession, principal: Principal) -> Workspa
     ).first()
     if found is not None:
         return found
-    workspace = Workspace(name=DEFAULT, owner_id=principal.user_id)
+    return await _new_workspace(session, DEFAULT, principal)
+
+
+async def _new_workspace(session: AsyncSession, name: str, principal: Principal) -> Workspace:
+    """A workspace owned by the principal, who is its first member."""
+    workspace = Workspace(name=name, owner_id=principal.user_id)
     session.add(workspace)
     await session.flush()
     assert workspace.id is not None
@@ -58,13 +63,7 @@ async def create_workspace(session: AsyncSession, *, name: str, principal: Princ
     )
     if taken.first() is not None:
         raise Conflict(f"you already have a workspace named {name!r}")
-    workspace = Workspace(name=name, owner_id=principal.user_id)
-    session.add(workspace)
-    await session.flush()
-    assert workspace.id is not None
-    session.add(WorkspaceMember(workspace_id=workspace.id, user_id=principal.user_id))
-    await session.flush()
-    return workspace
+    return await _new_workspace(session, name, principal)
 
 
 async def my_workspaces(session: AsyncSession, principal: Principal) -> list[WorkspaceRead]:
