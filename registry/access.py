@@ -7,7 +7,7 @@ Anything unreadable is reported as absent (404); readable but not writable is 40
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,14 +37,21 @@ def whitelisted(principal: Principal) -> ColumnElement[bool]:
     )
 
 
+def shared_assets(principal: Principal) -> Select[int]:
+    """Ids of assets with a version whitelisted to the principal or one of their groups.
+
+    Not correlated: found once through the whitelist's principal index, instead of probing the
+    whitelist for every asset row.
+    """
+    return select(col(VersionWhitelist.asset_id)).where(whitelisted(principal))
+
+
 def readable_parts(principal: Principal | None) -> list[ColumnElement[bool]]:
     """Disjoint SQL filters whose union is ``readable_assets``: each can use an index, so
     counting them one by one beats counting their OR."""
-    if principal is None:
-        return [col(Asset.visibility) == "public"]
-    if principal.is_admin:
-        return [true()]
-    shared = select(col(VersionWhitelist.asset_id)).where(whitelisted(principal))
+    if principal is None or principal.is_admin:
+        return [readable_assets(principal)]
+    shared = shared_assets(principal)
     return [
         col(Asset.visibility) == "public",
         and_(col(Asset.owner_id) == principal.user_id, col(Asset.visibility) != "public"),
@@ -62,9 +69,7 @@ def readable_assets(principal: Principal | None) -> ColumnElement[bool]:
         return col(Asset.visibility) == "public"
     if principal.is_admin:
         return true()
-    # Not correlated: the few assets shared with this principal are found once through the
-    # whitelist's principal index, instead of probing the whitelist for every asset row.
-    shared = select(col(VersionWhitelist.asset_id)).where(whitelisted(principal))
+    shared = shared_assets(principal)
     # The first two terms are written so no index matches them: most assets are readable, and
     # SQLite would otherwise gather row ids from three indexes (a "multi-index OR") and sort
     # them, which is several times slower than walking the table or the sort order's index.

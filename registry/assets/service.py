@@ -208,8 +208,13 @@ async def visible_latest(
     session: AsyncSession, assets: Sequence[Asset], principal: Principal | None
 ) -> dict[int, str | None]:
     """Latest version per asset among those the principal may read (only where it differs)."""
+    return latest_of(await readable_group_versions(session, assets, principal))
+
+
+def latest_of(partial: dict[int, list[AssetVersion]]) -> dict[int, str | None]:
+    """The highest released, unyanked version of each partly readable asset."""
     latest: dict[int, str | None] = {}
-    for asset_id, versions in (await readable_group_versions(session, assets, principal)).items():
+    for asset_id, versions in partial.items():
         candidates = [
             semver.Version.parse(v.version)
             for v in versions

@@ -11,7 +11,7 @@ from registry.accounts.models import User
 from registry.accounts.service import Principal
 from registry.assets.models import Asset, AssetVersion, Subscription
 from registry.assets.schemas import SubscriptionRead
-from registry.assets.service import readable_group_versions, visible_latest
+from registry.assets.service import latest_of, readable_group_versions
 from registry.errors import InvalidInput, Unauthenticated
 
 
@@ -81,8 +81,8 @@ async def my_subscriptions(
     )
     found = list(rows.all())
     assets = [asset for asset, *_ in found]
-    latest = await visible_latest(session, assets, user)
     partial = await readable_group_versions(session, assets, user)
+    latest = latest_of(partial)
     result = []
     for asset, owner, subscribed_at, new_versions in found:
         if asset.id in partial:  # count only the versions shared with this subscriber
