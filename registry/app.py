@@ -17,6 +17,7 @@ from registry.accounts.routes import router as accounts_router
 from registry.assets.routes import router as assets_router
 from registry.catalog.routes import catalog
 from registry.context import Context, provide_ctx, provide_principal
+from registry.executions.routes import router as executions_router
 from registry.migrate import upgrade
 from registry.problems import EXCEPTION_HANDLERS
 from registry.settings import Settings
@@ -58,7 +59,13 @@ def create_app(
 
     api = Router(
         path=API_PREFIX,
-        route_handlers=[accounts_router, assets_router, catalog, workspaces_router],
+        route_handlers=[
+            accounts_router,
+            assets_router,
+            catalog,
+            workspaces_router,
+            executions_router,
+        ],
     )
     dependencies: dict[str, Any] = {
         "ctx": Provide(provide_ctx),

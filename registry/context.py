@@ -15,6 +15,7 @@ from registry.accounts.service import Principal, authenticate
 from registry.blobs import BlobStore, open_blob_store
 from registry.db import Database
 from registry.errors import Unauthenticated
+from registry.executions.runner_client import RunnerClient
 from registry.security import AccessTokens, Passwords
 from registry.settings import Settings
 
@@ -57,6 +58,7 @@ class Context:
     blobs: BlobStore
     passwords: Passwords
     tokens: AccessTokens
+    runner: RunnerClient
     principals: PrincipalCache = field(default_factory=PrincipalCache)
 
     @classmethod
@@ -70,6 +72,7 @@ class Context:
                 memory_kib=settings.password_memory_kib, time_cost=settings.password_time_cost
             ),
             tokens=AccessTokens(settings.resolved_secret_key(), settings.access_token_ttl_seconds),
+            runner=RunnerClient(settings.resolved_temporal_address, settings.temporal_namespace),
         )
 
 

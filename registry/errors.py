@@ -7,10 +7,11 @@ GalleryError                      base; ``status`` is the HTTP status it maps to
 ├── Forbidden (403)               readable, but the caller may not change it
 ├── NotFound (404)                absent, or not readable by the caller (same answer)
 ├── Conflict (409)                duplicate name or version, resource still in use
-└── PayloadTooLarge (413)         an upload over the configured limit
+├── PayloadTooLarge (413)         an upload over the configured limit
+└── Unavailable (503)             the runner (Temporal) cannot be reached; nothing changed
 
 Callers recover by class: fix the input (422/400/413), sign in again (401), ask the owner
-(403/404) or pick another name or version (409).
+(403/404), pick another name or version (409) or try again later (503).
 """
 
 from __future__ import annotations
@@ -82,3 +83,10 @@ class Conflict(GalleryError):
 class PayloadTooLarge(GalleryError):
     status = 413
     title = "Payload too large"
+
+
+class Unavailable(GalleryError):
+    """A service the request needs (Temporal) cannot be reached; nothing was changed."""
+
+    status = 503
+    title = "Service unavailable"

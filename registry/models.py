@@ -11,6 +11,7 @@ from registry.assets.models import (
     VersionDependency,
     VersionWhitelist,
 )
+from registry.executions.models import Execution, StepRun
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 
 metadata = SQLModel.metadata
@@ -20,9 +21,11 @@ __all__ = [
     "Asset",
     "AssetTag",
     "AssetVersion",
+    "Execution",
     "Group",
     "GroupMember",
     "RuntimeWorkflow",
+    "StepRun",
     "Subscription",
     "User",
     "VersionDependency",

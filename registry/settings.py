@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     temporal_address: str | None = None
     temporal_port: int = 7233
     temporal_namespace: str = "default"
+    # Runner: concurrent steps per worker; resource flavor -> task queue (JSON object); how
+    # long a failed or waiting execution stays open for continue / retry.
+    task_queue: str = Field(default="gallery", min_length=1, max_length=200)
+    worker_slots: int = Field(default=32, ge=1, le=1000)
+    flavor_queues: dict[str, str] = Field(default_factory=dict)
+    execution_open_seconds: float = Field(default=7 * 86400.0, gt=0)
 
     secret_key: str | None = None
     access_token_ttl_seconds: int = Field(default=3600, ge=60)
@@ -46,6 +52,10 @@ class Settings(BaseSettings):
     # Orphaned package blobs (a publish that died between upload and commit) older than this
     # are removed at start-up.
     orphan_grace_seconds: int = 3600
+
+    @property
+    def resolved_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
     @property
     def resolved_database_url(self) -> str:

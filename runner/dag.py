@@ -7,7 +7,6 @@ holds, so the rules are deterministic and unit-tested on their own (DESIGN.md §
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from sdk import spec as ir
@@ -125,45 +124,14 @@ def select(selector: ir.SelectorRef, statuses: Mapping[str, str], consumer: str)
     raise DagError(f"step {consumer!r}: the selector needs exactly one output, but {ran} all ran")
 
 
-@dataclass(frozen=True)
-class ScenePlan:
-    steps: list[str]
-    entry_outputs: list[tuple[str, str]]
-    missing: list[tuple[str, str]]
+ScenePlan = ir.ScenePlan
 
 
 def plan_scene(
     spec: ir.WorkflowSpec, scene: str, available: Iterable[tuple[str, str]]
 ) -> ScenePlan:
-    """The scene's steps in DAG order and the outputs of outside steps they read.
-
-    ``available`` are (step, output) pairs the workflow's latest successful execution left;
-    anything read but not there is ``missing``, and the run is refused before it starts.
-    """
-    found = {s.name: s for s in spec.scenes}
-    if scene not in found:
-        known = ", ".join(found) or "none"
-        raise DagError(f"unknown scene {scene!r} (scenes: {known})")
-    members = set(found[scene].steps)
-    order = [n for n in ir.topological_order(spec) if n in members]
-    have = set(available)
-    entry: list[tuple[str, str]] = []
-    missing: list[tuple[str, str]] = []
-
-    def need(pairs: list[tuple[str, str]]) -> None:
-        """One of ``pairs`` must come from outside the scene (a selector: any one of them)."""
-        usable = [p for p in pairs if p in have]
-        for pair in usable[:1] or pairs:
-            if pair not in entry:
-                entry.append(pair)
-        if not usable:
-            missing.extend(p for p in pairs if p not in missing)
-
-    for name in order:
-        for _, value in ir.step_values(spec.step(name)):
-            if isinstance(value, ir.SelectorRef):
-                if not any(c.step in members for c in value.candidates):
-                    need([(c.step, c.output) for c in value.candidates])
-            elif isinstance(value, ir.OutputRef | ir.MetricRef) and value.step not in members:
-                need([(value.step, value.output)])
-    return ScenePlan(order, entry, missing)
+    """:func:`sdk.spec.plan_scene` (shared with the registry, which refuses a run up front)."""
+    try:
+        return ir.plan_scene(spec, scene, available)
+    except ir.SceneError as exc:
+        raise DagError(str(exc)) from None

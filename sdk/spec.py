@@ -20,7 +20,8 @@ upstream step's output, a selector over several outputs, or a metric of an upstr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -564,3 +565,123 @@ class AlgorithmAssetSpec(_Model):
         if len(set(names)) != len(names):
             raise ValueError("parameter names must be unique")
         return self
+
+
+# --- scenes ---------------------------------------------------------------------------------
+
+
+class SceneError(ValueError):
+    """An unknown scene."""
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    steps: list[str]
+    entry_outputs: list[tuple[str, str]]
+    missing: list[tuple[str, str]]
+
+
+def plan_scene(spec: WorkflowSpec, scene: str, available: Iterable[tuple[str, str]]) -> ScenePlan:
+    """The scene's steps in DAG order and the outputs of outside steps they read.
+
+    ``available`` are (step, output) pairs the workflow's latest successful execution left;
+    anything read but not there is ``missing``, and the run is refused before it starts.
+    """
+    found = {s.name: s for s in spec.scenes}
+    if scene not in found:
+        known = ", ".join(found) or "none"
+        raise SceneError(f"unknown scene {scene!r} (scenes: {known})")
+    members = set(found[scene].steps)
+    order = [n for n in topological_order(spec) if n in members]
+    have = set(available)
+    entry: list[tuple[str, str]] = []
+    missing: list[tuple[str, str]] = []
+
+    def need(pairs: list[tuple[str, str]]) -> None:
+        """One of ``pairs`` must come from outside the scene (a selector: any one of them)."""
+        usable = [p for p in pairs if p in have]
+        for pair in usable[:1] or pairs:
+            if pair not in entry:
+                entry.append(pair)
+        if not usable:
+            missing.extend(p for p in pairs if p not in missing)
+
+    for name in order:
+        for _, value in step_values(spec.step(name)):
+            if isinstance(value, SelectorRef):
+                if not any(c.step in members for c in value.candidates):
+                    need([(c.step, c.output) for c in value.candidates])
+            elif isinstance(value, OutputRef | MetricRef) and value.step not in members:
+                need([(value.step, value.output)])
+    return ScenePlan(order, entry, missing)
+
+
+# --- executions: what the registry sends the runner (through Temporal, by name) -------------
+
+EXECUTION_WORKFLOW = "ExecutionWorkflow"
+UPDATE_CONTINUE = "continue_step"
+UPDATE_RETRY = "retry_step"
+UPDATE_STOP_STEP = "stop_step"
+SIGNAL_STOP = "stop"
+QUERY_STATE = "state"
+DEFAULT_TASK_QUEUE = "gallery"
+
+
+class ExecutionInput(_Model):
+    """Start an execution: the frozen spec, resolved values and what a scene inherits.
+
+    ``steps`` are the steps to run (all, or a scene's); ``entry_outputs`` and ``entry_metrics``
+    hold what steps outside a scene produced in the workflow's latest successful runs.
+    """
+
+    execution_id: str
+    workflow_id: str
+    spec: WorkflowSpec
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    storages: dict[str, str] = Field(default_factory=dict)
+    steps: list[Name]
+    entry_outputs: dict[str, dict[str, str]] = Field(default_factory=dict)
+    entry_metrics: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
+    flavor_queues: dict[str, str] = Field(default_factory=dict)
+    task_queue: str = DEFAULT_TASK_QUEUE
+    open_seconds: float = Field(default=7 * 86400.0, gt=0)
+
+
+class ContinueInput(_Model):
+    """Values for a step waiting for its delayed placeholders."""
+
+    step: Name
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class RetryInput(_Model):
+    """Run a failed or stopped step again; ``parameters`` change placeholder values first."""
+
+    step: Name
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class StopStepInput(_Model):
+    step: Name
+
+
+def delayed_placeholders(spec: WorkflowSpec, step: StepSpec) -> list[str]:
+    """The delayed placeholders a step reads, in declaration order."""
+    delayed = {p.name for p in spec.placeholders if p.delay}
+    used = {v.name for _, v in step_values(step) if isinstance(v, PlaceholderRef)}
+    return [p.name for p in spec.placeholders if p.name in delayed & used]
+
+
+def check_values(spec: WorkflowSpec, values: dict[str, Any]) -> list[tuple[str, str]]:
+    """(placeholder, problem) for each value that is unknown or does not fit its type."""
+    placeholders = {p.name: p for p in spec.placeholders}
+    problems = []
+    for name, value in values.items():
+        if name not in placeholders:
+            known = ", ".join(sorted(placeholders)) or "none"
+            problems.append((name, f"no placeholder {name!r} (has: {known})"))
+            continue
+        problem = value_matches(placeholders[name], value)
+        if problem:
+            problems.append((name, problem))
+    return problems

@@ -56,7 +56,11 @@ class LocalBlobStore:
         self._path(key).unlink(missing_ok=True)
 
     def list(self, prefix: str) -> Iterator[BlobInfo]:
-        for dirpath, _dirs, files in os.walk(self.root):
+        start = self.root
+        head = [p for p in prefix.split("/")[:-1] if p]
+        if head and not any(p in (".", "..") for p in head):
+            start = self.root.joinpath(*head)  # only the subtree the prefix can match
+        for dirpath, _dirs, files in os.walk(start):
             for name in files:
                 if name.startswith(".incoming-"):
                     continue

@@ -1,0 +1,317 @@
+"""HTTP: executions of runtime workflows, their steps and logs, the to-do list, comparisons.
+
+Members of the workflow's workspace only; everyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from litestar import Response, Router, delete, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from registry.accounts.service import Principal
+from registry.blobs import BlobNotFound
+from registry.context import CtxDep, PrincipalDep, signed_in
+from registry.errors import Conflict, GalleryError, InvalidInput, NotFound
+from registry.executions import service
+from registry.executions.models import EXECUTION_STATUSES, OPEN_STATUSES
+from registry.executions.schemas import (
+    CompareRow,
+    ContinueBody,
+    ExecutionRead,
+    ExecutionStart,
+    ExecutionSummary,
+    ExecutionUpdate,
+    RetryBody,
+    TodoItem,
+)
+from registry.workspaces import service as workspaces
+from sdk import spec as ir
+
+MAX_LOG_BYTES = 4 * 1024 * 1024
+
+
+async def _read(ctx: CtxDep, execution_id: str, user: Principal) -> ExecutionRead:
+    async with ctx.db.read() as session:
+        execution, workflow, workspace = await service.find_execution(session, execution_id, user)
+        steps = await service.steps_of(session, execution)
+    return service.to_read(execution, workflow, workspace, steps)
+
+
+async def launch(
+    ctx: CtxDep, user: Principal, workflow_id: str, data: ExecutionStart
+) -> ExecutionRead:
+    """Create the records, then start the run; if the runner cannot take it, say so (503)
+    and leave the record failed with the reason."""
+    async with ctx.db.write() as session:
+        workflow, _ = await workspaces.find_workflow(session, workflow_id, user)
+        execution, message = await service.start_execution(
+            session,
+            workflow=workflow,
+            data=data,
+            principal=user,
+            settings=ctx.settings,
+        )
+    try:
+        await ctx.runner.start(message)
+    except GalleryError as exc:
+        async with ctx.db.write() as session:
+            await service.mark_unstarted(session, execution.execution_id, exc.detail)
+        raise
+    return await _read(ctx, execution.execution_id, user)
+
+
+@post("/workflows/{workflow_id:str}/executions", status_code=201)
+async def start_execution(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    workflow_id: FromPath[str],
+    data: JSONBody[ExecutionStart | None] = None,
+) -> ExecutionRead:
+    """Start a run with the saved configuration (plus ``parameters``); one open run at a time."""
+    user = signed_in(principal)
+    return await launch(ctx, user, workflow_id, data or ExecutionStart())
+
+
+@get("/workflows/{workflow_id:str}/executions")
+async def list_executions(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    workflow_id: FromPath[str],
+    status: Annotated[str | None, QueryParameter(max_length=16)] = None,
+    label: Annotated[str | None, QueryParameter(max_length=32)] = None,
+) -> list[ExecutionSummary]:
+    user = signed_in(principal)
+    if status is not None and status not in EXECUTION_STATUSES:
+        raise InvalidInput.field(
+            "status", "enum", f"status must be one of {', '.join(EXECUTION_STATUSES)}"
+        )
+    async with ctx.db.read() as session:
+        workflow, _ = await workspaces.find_workflow(session, workflow_id, user)
+        rows = await service.list_executions(session, workflow, status=status, label=label)
+    return [service.to_summary(row, workflow) for row in rows]
+
+
+@get("/executions/compare")
+async def compare_executions(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    ids: Annotated[str, QueryParameter(max_length=2000, description="comma-separated ids")],
+) -> list[CompareRow]:
+    """Status, start, duration, parameters and float metrics of several runs side by side."""
+    user = signed_in(principal)
+    wanted = [i.strip() for i in ids.split(",") if i.strip()]
+    async with ctx.db.read() as session:
+        return await service.compare(session, wanted, user)
+
+
+@get("/executions/{execution_id:str}")
+async def read_execution(
+    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str]
+) -> ExecutionRead:
+    user = signed_in(principal)
+    return await _read(ctx, execution_id, user)
+
+
+@patch("/executions/{execution_id:str}")
+async def update_execution(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    execution_id: FromPath[str],
+    data: JSONBody[ExecutionUpdate],
+) -> ExecutionRead:
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        execution, _, _ = await service.find_execution(session, execution_id, user)
+        execution.labels_text = " ".join(data.labels)
+        session.add(execution)
+    return await _read(ctx, execution_id, user)
+
+
+@delete("/executions/{execution_id:str}")
+async def delete_execution(
+    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str]
+) -> None:
+    """Delete a finished run's records and logs (an open run must be stopped first)."""
+    user = signed_in(principal)
+    async with ctx.db.write() as session:
+        execution, _, _ = await service.find_execution(session, execution_id, user)
+        if execution.status in OPEN_STATUSES:
+            raise Conflict(f"{execution.name} is {execution.status}; stop it before deleting it")
+        keys = [s.log_key for s in await service.steps_of(session, execution) if s.log_key]
+        await session.delete(execution)
+    prefix = f"logs/{execution_id}/"
+
+    def remove() -> None:
+        for info in ctx.blobs.list(prefix):
+            ctx.blobs.delete(info.key)
+        for key in keys:
+            ctx.blobs.delete(key)
+
+    await asyncio.to_thread(remove)
+
+
+@post("/executions/{execution_id:str}/stop")
+async def stop_execution(
+    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str]
+) -> ExecutionRead:
+    """Stop every running step (their processes are killed) and end the run as ``stopped``."""
+    user = signed_in(principal)
+    async with ctx.db.read() as session:
+        execution, _, _ = await service.find_execution(session, execution_id, user)
+    if execution.status not in OPEN_STATUSES and execution.status not in ("failed", "stopped"):
+        raise Conflict(f"{execution.name} has already {execution.status}")
+    try:
+        await ctx.runner.stop(execution_id)
+    except Conflict:
+        if execution.status in OPEN_STATUSES:  # the runner has no such run: close the record
+            async with ctx.db.write() as session:
+                await service.mark_unstarted(
+                    session, execution_id, "stopped: the runner had no such run"
+                )
+        raise
+    return await _read(ctx, execution_id, user)
+
+
+@post("/executions/{execution_id:str}/rerun", status_code=201)
+async def rerun_execution(
+    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str]
+) -> ExecutionRead:
+    """A new run of the same workflow with this run's placeholder values and scene."""
+    user = signed_in(principal)
+    async with ctx.db.read() as session:
+        execution, workflow, _ = await service.find_execution(session, execution_id, user)
+        spec = ir.WorkflowSpec.model_validate(workflow.spec)
+    known = {p.name for p in spec.placeholders}
+    data = ExecutionStart(
+        scene=execution.scene,
+        parameters={k: v for k, v in execution.parameters.items() if k in known},
+        labels=execution.labels_text.split(),
+    )
+    return await launch(ctx, user, workflow.workflow_id, data)
+
+
+@post("/executions/{execution_id:str}/steps/{step:str}/continue")
+async def continue_step(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    execution_id: FromPath[str],
+    step: FromPath[str],
+    data: JSONBody[ContinueBody | None] = None,
+) -> ExecutionRead:
+    """Give a waiting step the values of its delayed placeholders; it runs at once."""
+    user = signed_in(principal)
+    body = data or ContinueBody()
+    async with ctx.db.read() as session:
+        execution, workflow, _ = await service.find_execution(session, execution_id, user)
+        row = await service.find_step(session, execution, step)
+    spec = ir.WorkflowSpec.model_validate(workflow.spec)
+    service.check_continue(spec, execution, row, body.inputs)
+    await ctx.runner.update(
+        execution_id, ir.UPDATE_CONTINUE, ir.ContinueInput(step=step, values=body.inputs)
+    )
+    return await _read(ctx, execution_id, user)
+
+
+@post("/executions/{execution_id:str}/steps/{step:str}/retry")
+async def retry_step(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    execution_id: FromPath[str],
+    step: FromPath[str],
+    data: JSONBody[RetryBody | None] = None,
+) -> ExecutionRead:
+    """Run a failed or stopped step again, optionally with changed placeholder values."""
+    user = signed_in(principal)
+    body = data or RetryBody()
+    async with ctx.db.read() as session:
+        execution, workflow, _ = await service.find_execution(session, execution_id, user)
+        row = await service.find_step(session, execution, step)
+    spec = ir.WorkflowSpec.model_validate(workflow.spec)
+    service.check_retry(spec, execution, row, body.parameters)
+    await ctx.runner.update(
+        execution_id, ir.UPDATE_RETRY, ir.RetryInput(step=step, parameters=body.parameters)
+    )
+    return await _read(ctx, execution_id, user)
+
+
+@post("/executions/{execution_id:str}/steps/{step:str}/stop")
+async def stop_step(
+    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str], step: FromPath[str]
+) -> ExecutionRead:
+    """Stop one step (its process group is killed); the run can retry it later."""
+    user = signed_in(principal)
+    async with ctx.db.read() as session:
+        execution, _, _ = await service.find_execution(session, execution_id, user)
+        row = await service.find_step(session, execution, step)
+    if row.status not in ("pending", "running", "waiting_input"):
+        raise Conflict(f"step {step!r} of {execution.name} is {row.status}; nothing to stop")
+    await ctx.runner.update(execution_id, ir.UPDATE_STOP_STEP, ir.StopStepInput(step=step))
+    return await _read(ctx, execution_id, user)
+
+
+@get("/executions/{execution_id:str}/steps/{step:str}/logs", media_type="text/plain")
+async def step_logs(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    execution_id: FromPath[str],
+    step: FromPath[str],
+    attempt: Annotated[int | None, QueryParameter(ge=1, le=10_000)] = None,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+) -> Response[bytes]:
+    """The step's output so far (it is uploaded while the step runs). ``offset`` skips bytes
+    already read; the ``X-Log-Size`` header says how far the log goes."""
+    user = signed_in(principal)
+    async with ctx.db.read() as session:
+        execution, _, _ = await service.find_execution(session, execution_id, user)
+        row = await service.find_step(session, execution, step)
+    key = row.log_key
+    if attempt is not None:
+        key = f"logs/{execution_id}/{step}/{attempt}.log"
+    if key is None:
+        raise NotFound(f"step {step!r} of {execution.name} has no log yet")
+
+    def load() -> bytes:
+        return b"".join(ctx.blobs.open(key))
+
+    try:
+        body = await asyncio.to_thread(load)
+    except BlobNotFound:
+        raise NotFound(f"step {step!r} of {execution.name} has no log yet") from None
+    size = len(body)
+    chunk = body[offset : offset + MAX_LOG_BYTES]
+    return Response(
+        chunk,
+        media_type="text/plain; charset=utf-8",
+        headers={"X-Log-Size": str(size), "X-Log-Attempt": str(key.rsplit("/", 1)[-1][:-4])},
+    )
+
+
+@get("/todo")
+async def todo(ctx: CtxDep, principal: PrincipalDep) -> list[TodoItem]:
+    """Steps waiting for input in the workspaces you belong to."""
+    user = signed_in(principal)
+    async with ctx.db.read() as session:
+        return await service.todo(session, user)
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        start_execution,
+        list_executions,
+        compare_executions,
+        read_execution,
+        update_execution,
+        delete_execution,
+        stop_execution,
+        rerun_execution,
+        continue_step,
+        retry_step,
+        stop_step,
+        step_logs,
+        todo,
+    ],
+)

@@ -1,0 +1,459 @@
+"""Executions: start (one open run per workflow), read, label, delete, compare, the to-do list.
+
+Progress itself is the runner's: these functions create records and read what the runner wrote;
+continue, retry and stop go to the execution workflow through :mod:`runner_client`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.accounts.service import Principal
+from registry.errors import Conflict, FieldError, InvalidInput, NotFound
+from registry.executions.models import OPEN_STATUSES, Execution, StepRun
+from registry.executions.schemas import (
+    CompareRow,
+    ExecutionRead,
+    ExecutionStart,
+    ExecutionSummary,
+    StepRead,
+    TodoItem,
+    WaitingInput,
+)
+from registry.models_base import utcnow
+from registry.settings import Settings
+from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
+from registry.workspaces.schemas import WorkflowConfig
+from sdk import spec as ir
+
+MAX_COMPARE = 20
+
+
+def _duration(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None:
+        return None
+    return round(((end or utcnow()) - start).total_seconds(), 3)
+
+
+def _problems(prefix: str, problems: list[tuple[str, str]]) -> InvalidInput:
+    errors = [FieldError(f"{prefix}.{name}", "placeholder", why) for name, why in problems]
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return InvalidInput(f"invalid placeholder values: {detail}", errors)
+
+
+async def open_execution(session: AsyncSession, workflow: RuntimeWorkflow) -> Execution | None:
+    return (
+        await session.exec(
+            select(Execution).where(
+                Execution.workflow_pk == workflow.id, col(Execution.status).in_(OPEN_STATUSES)
+            )
+        )
+    ).first()
+
+
+async def latest_outputs(
+    session: AsyncSession, workflow: RuntimeWorkflow, steps: set[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict[str, float]]]]:
+    """Outputs and float metrics of each step's latest successful run in this workflow."""
+    if not steps:
+        return {}, {}
+    rows = await session.exec(
+        select(StepRun.name, StepRun.outputs, StepRun.metrics)
+        .join(Execution, col(Execution.id) == col(StepRun.execution_pk))
+        .where(
+            Execution.workflow_pk == workflow.id,
+            StepRun.status == "succeeded",
+            col(StepRun.name).in_(steps),
+        )
+        .order_by(col(Execution.number).desc())
+    )
+    outputs: dict[str, dict[str, str]] = {}
+    metrics: dict[str, dict[str, dict[str, float]]] = {}
+    for name, step_outputs, step_metrics in rows:
+        if name in outputs:
+            continue
+        outputs[name] = {k: v for k, v in (step_outputs or {}).items() if isinstance(v, str)}
+        metrics[name] = {
+            output: {
+                e["key"]: float(e["data"]["value"])
+                for e in entries
+                if isinstance(e, dict) and e.get("type") == "float"
+            }
+            for output, entries in (step_metrics or {}).items()
+            if isinstance(entries, list)
+        }
+    return outputs, metrics
+
+
+def resolve_parameters(
+    spec: ir.WorkflowSpec, config: WorkflowConfig, given: dict[str, Any]
+) -> dict[str, Any]:
+    """Defaults, then saved values, then the request's; every required one must have a value
+    (delayed ones are asked for when their step is reached)."""
+    problems = ir.check_values(spec, given)
+    if problems:
+        raise _problems("parameters", problems)
+    values: dict[str, Any] = {}
+    for placeholder in spec.placeholders:
+        if placeholder.default is not None:
+            values[placeholder.name] = placeholder.default
+    values.update({k: v for k, v in config.placeholders.items() if v is not None})
+    values.update(given)
+    missing = [
+        p.name
+        for p in spec.placeholders
+        if p.required and not p.delay and values.get(p.name) is None
+    ]
+    if missing:
+        raise _problems("parameters", [(name, "needs a value") for name in missing])
+    return values
+
+
+async def start_execution(
+    session: AsyncSession,
+    *,
+    workflow: RuntimeWorkflow,
+    data: ExecutionStart,
+    principal: Principal,
+    settings: Settings,
+) -> tuple[Execution, ir.ExecutionInput]:
+    """Create the records of a new run; the caller starts it in Temporal after the commit."""
+    # Serialise starts of one workflow (PostgreSQL row lock; SQLite writers are serial).
+    await session.exec(
+        select(RuntimeWorkflow.id).where(RuntimeWorkflow.id == workflow.id).with_for_update()
+    )
+    running = await open_execution(session, workflow)
+    if running is not None:
+        raise Conflict(
+            f"workflow {workflow.name!r} already has an open execution ({running.name}, "
+            f"{running.status}); stop it or let it finish first",
+            execution_id=running.execution_id,
+        )
+    spec = ir.WorkflowSpec.model_validate(workflow.spec)
+    config = WorkflowConfig.model_validate(workflow.config)
+    parameters = resolve_parameters(spec, config, data.parameters)
+    scene = data.scene if data.scene is not None else config.scene
+    steps = [s.name for s in spec.steps]
+    entry_outputs: dict[str, dict[str, str]] = {}
+    entry_metrics: dict[str, dict[str, dict[str, float]]] = {}
+    if scene is not None:
+        outside = {s.name for s in spec.steps}
+        found = {s.name: s for s in spec.scenes}
+        if scene not in found:
+            known = ", ".join(found) or "none"
+            raise InvalidInput.field("scene", "exists", f"no scene {scene!r} (has: {known})")
+        members = set(found[scene].steps)
+        outputs, metrics = await latest_outputs(session, workflow, outside - members)
+        available = [(step, out) for step, outs in outputs.items() for out in outs]
+        available += [(step, out) for step, outs in metrics.items() for out in outs]
+        plan = ir.plan_scene(spec, scene, available)
+        if plan.missing:
+            what = ", ".join(f"{step}.{out}" for step, out in plan.missing)
+            raise InvalidInput.field(
+                "scene",
+                "inputs",
+                f"scene {scene!r} reads {what}, which no successful execution of this "
+                "workflow has produced; run the whole workflow (or the scene that makes it) "
+                "first",
+            )
+        steps = plan.steps
+        needed = {step for step, _ in plan.entry_outputs}
+        entry_outputs = {k: v for k, v in outputs.items() if k in needed}
+        entry_metrics = {k: v for k, v in metrics.items() if k in needed}
+    number = (
+        await session.exec(
+            select(func.coalesce(func.max(Execution.number), 0)).where(
+                Execution.workflow_pk == workflow.id
+            )
+        )
+    ).one() + 1
+    assert workflow.id is not None
+    execution = Execution(
+        execution_id=str(uuid.uuid4()),
+        workflow_pk=workflow.id,
+        number=number,
+        scene=scene,
+        parameters=parameters,
+        storages=dict(config.storages),
+        labels_text=" ".join(data.labels),
+        started_by=principal.user_id,
+    )
+    session.add(execution)
+    await session.flush()
+    assert execution.id is not None
+    order = ir.topological_order(spec)
+    chosen = set(steps)
+    for position, name in enumerate(order):
+        if name in chosen:
+            session.add(
+                StepRun(
+                    execution_pk=execution.id,
+                    name=name,
+                    position=position,
+                    type=spec.step(name).type,
+                )
+            )
+    await session.flush()
+    message = ir.ExecutionInput(
+        execution_id=execution.execution_id,
+        workflow_id=workflow.workflow_id,
+        spec=spec,
+        parameters=parameters,
+        storages=dict(config.storages),
+        steps=[n for n in order if n in chosen],
+        entry_outputs=entry_outputs,
+        entry_metrics=entry_metrics,
+        flavor_queues=settings.flavor_queues,
+        task_queue=settings.task_queue,
+        open_seconds=settings.execution_open_seconds,
+    )
+    return execution, message
+
+
+async def mark_unstarted(session: AsyncSession, execution_id: str, error: str) -> None:
+    """The runner refused or could not be reached: the record says so (nothing is lost)."""
+    row = (
+        await session.exec(select(Execution).where(Execution.execution_id == execution_id))
+    ).first()
+    if row is not None:
+        row.status = "failed"
+        row.error = error
+        row.finished_at = utcnow()
+        session.add(row)
+
+
+async def find_execution(
+    session: AsyncSession, execution_id: str, principal: Principal
+) -> tuple[Execution, RuntimeWorkflow, Workspace]:
+    """An execution in one of the principal's workspaces; 404 for everyone else."""
+    row = (
+        await session.exec(
+            select(Execution, RuntimeWorkflow, Workspace)
+            .join(RuntimeWorkflow, col(RuntimeWorkflow.id) == col(Execution.workflow_pk))
+            .join(Workspace, col(Workspace.id) == col(RuntimeWorkflow.workspace_id))
+            .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == col(Workspace.id))
+            .where(
+                Execution.execution_id == execution_id,
+                WorkspaceMember.user_id == principal.user_id,
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no execution {execution_id!r}")
+    return row[0], row[1], row[2]
+
+
+async def steps_of(session: AsyncSession, execution: Execution) -> list[StepRun]:
+    rows = await session.exec(
+        select(StepRun).where(StepRun.execution_pk == execution.id).order_by(col(StepRun.position))
+    )
+    return list(rows.all())
+
+
+async def find_step(session: AsyncSession, execution: Execution, name: str) -> StepRun:
+    row = (
+        await session.exec(
+            select(StepRun).where(StepRun.execution_pk == execution.id, StepRun.name == name)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"{execution.name} has no step {name!r}")
+    return row
+
+
+def waiting_inputs(spec: ir.WorkflowSpec, names: list[str]) -> list[WaitingInput]:
+    placeholders = {p.name: p for p in spec.placeholders}
+    return [
+        WaitingInput(
+            name=n,
+            type=placeholders[n].type,
+            default=placeholders[n].default,
+            enum_list=placeholders[n].enum_list,
+            description=placeholders[n].description,
+        )
+        for n in names
+        if n in placeholders
+    ]
+
+
+def step_read(step: StepRun, spec: ir.WorkflowSpec) -> StepRead:
+    return StepRead(
+        name=step.name,
+        type=step.type,
+        status=step.status,
+        attempt=step.attempt,
+        started_at=step.started_at,
+        finished_at=step.finished_at,
+        duration_seconds=_duration(step.started_at, step.finished_at),
+        inputs=step.inputs,
+        outputs=step.outputs,
+        parameters=step.parameters,
+        metrics=step.metrics,
+        waiting_for=waiting_inputs(spec, step.waiting_for),
+        error=step.error,
+        has_log=step.log_key is not None,
+    )
+
+
+def to_read(
+    execution: Execution,
+    workflow: RuntimeWorkflow,
+    workspace: Workspace,
+    steps: list[StepRun],
+) -> ExecutionRead:
+    spec = ir.WorkflowSpec.model_validate(workflow.spec)
+    return ExecutionRead(
+        id=execution.execution_id,
+        name=execution.name,
+        workflow_id=workflow.workflow_id,
+        workflow_name=workflow.name,
+        workspace=workspace.name,
+        status=execution.status,
+        scene=execution.scene,
+        parameters=execution.parameters,
+        storages=execution.storages,
+        labels=execution.labels_text.split(),
+        error=execution.error,
+        created_at=execution.created_at,
+        started_at=execution.started_at,
+        finished_at=execution.finished_at,
+        duration_seconds=_duration(execution.started_at, execution.finished_at),
+        steps=[step_read(s, spec) for s in steps],
+    )
+
+
+def to_summary(execution: Execution, workflow: RuntimeWorkflow) -> ExecutionSummary:
+    return ExecutionSummary(
+        id=execution.execution_id,
+        name=execution.name,
+        workflow_id=workflow.workflow_id,
+        status=execution.status,
+        scene=execution.scene,
+        labels=execution.labels_text.split(),
+        created_at=execution.created_at,
+        started_at=execution.started_at,
+        finished_at=execution.finished_at,
+        duration_seconds=_duration(execution.started_at, execution.finished_at),
+    )
+
+
+def _has_word(column: Any, word: str) -> Any:
+    from sqlmodel import or_
+
+    return or_(
+        column == word,
+        column.startswith(word + " "),
+        column.endswith(" " + word),
+        column.contains(" " + word + " "),
+    )
+
+
+async def list_executions(
+    session: AsyncSession,
+    workflow: RuntimeWorkflow,
+    *,
+    status: str | None,
+    label: str | None,
+) -> list[Execution]:
+    query = select(Execution).where(Execution.workflow_pk == workflow.id)
+    if status:
+        query = query.where(Execution.status == status)
+    if label:
+        query = query.where(_has_word(col(Execution.labels_text), label))
+    rows = await session.exec(query.order_by(col(Execution.number).desc()))
+    return list(rows.all())
+
+
+async def todo(session: AsyncSession, principal: Principal) -> list[TodoItem]:
+    """Steps waiting for input in executions of the principal's workspaces."""
+    rows = await session.exec(
+        select(StepRun, Execution, RuntimeWorkflow, Workspace)
+        .join(Execution, col(Execution.id) == col(StepRun.execution_pk))
+        .join(RuntimeWorkflow, col(RuntimeWorkflow.id) == col(Execution.workflow_pk))
+        .join(Workspace, col(Workspace.id) == col(RuntimeWorkflow.workspace_id))
+        .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == col(Workspace.id))
+        .where(StepRun.status == "waiting_input", WorkspaceMember.user_id == principal.user_id)
+        .order_by(col(Execution.created_at))
+    )
+    items = []
+    for step, execution, workflow, workspace in rows:
+        spec = ir.WorkflowSpec.model_validate(workflow.spec)
+        items.append(
+            TodoItem(
+                execution_id=execution.execution_id,
+                execution_name=execution.name,
+                workflow_id=workflow.workflow_id,
+                workflow_name=workflow.name,
+                workspace=workspace.name,
+                step=step.name,
+                waiting_for=waiting_inputs(spec, step.waiting_for),
+            )
+        )
+    return items
+
+
+async def compare(session: AsyncSession, ids: list[str], principal: Principal) -> list[CompareRow]:
+    if not ids:
+        raise InvalidInput.field("ids", "required", "give execution ids to compare")
+    if len(ids) > MAX_COMPARE:
+        raise InvalidInput.field("ids", "max", f"compare at most {MAX_COMPARE} executions")
+    rows = []
+    for execution_id in dict.fromkeys(ids):
+        execution, workflow, _ = await find_execution(session, execution_id, principal)
+        metrics: dict[str, float] = {}
+        for step in await steps_of(session, execution):
+            for entries in (step.metrics or {}).values():
+                for entry in entries if isinstance(entries, list) else []:
+                    if isinstance(entry, dict) and entry.get("type") == "float":
+                        metrics[f"{step.name}.{entry['key']}"] = float(entry["data"]["value"])
+        rows.append(
+            CompareRow(
+                id=execution.execution_id,
+                name=execution.name,
+                workflow_id=workflow.workflow_id,
+                workflow_name=workflow.name,
+                status=execution.status,
+                started_at=execution.started_at,
+                duration_seconds=_duration(execution.started_at, execution.finished_at),
+                parameters=execution.parameters,
+                metrics=metrics,
+            )
+        )
+    return rows
+
+
+def check_continue(
+    spec: ir.WorkflowSpec, execution: Execution, step: StepRun, values: dict[str, Any]
+) -> None:
+    """The registry's own check before the workflow's validator: clear 409s and 422s."""
+    if step.status != "waiting_input":
+        raise Conflict(f"step {step.name!r} of {execution.name} is {step.status}, not waiting")
+    needed = ir.delayed_placeholders(spec, spec.step(step.name))
+    errors = [
+        (name, f"step {step.name!r} does not take {name!r} (it waits for {', '.join(needed)})")
+        for name in values
+        if name not in needed
+    ]
+    errors += [(name, "needs a value") for name in step.waiting_for if name not in values]
+    errors += ir.check_values(spec, {k: v for k, v in values.items() if k in needed})
+    if errors:
+        raise _problems("inputs", errors)
+
+
+def check_retry(
+    spec: ir.WorkflowSpec, execution: Execution, step: StepRun, parameters: dict[str, Any]
+) -> None:
+    if step.status not in ("failed", "stopped"):
+        raise Conflict(
+            f"step {step.name!r} of {execution.name} is {step.status}; only a failed or "
+            "stopped step can be retried"
+        )
+    problems = ir.check_values(spec, parameters)
+    if problems:
+        raise _problems("parameters", problems)

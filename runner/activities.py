@@ -1,0 +1,95 @@
+"""The activities behind ``ExecutionWorkflow``: run one step, and write batched records."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from registry.blobs import BlobStore
+from registry.db import Database
+from runner.messages import Records, StepResult, StepTask
+from runner.records import Recorder
+from runner.steps import StepContext, StepFailure, executor_for
+
+log = logging.getLogger("runner")
+
+
+def log_key(execution_id: str, step: str, attempt: int) -> str:
+    return f"logs/{execution_id}/{step}/{attempt}.log"
+
+
+class Activities:
+    def __init__(self, db: Database, blobs: BlobStore, data_dir: Path) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.recorder = Recorder(db)
+        self.work_root = data_dir / "work"
+        self.code_cache = data_dir / "cache" / "code"
+        self.work_root.mkdir(parents=True, exist_ok=True)
+
+    @activity.defn(name="run_step")
+    async def run_step(self, task: StepTask) -> StepResult:
+        info = activity.info()
+        attempt = task.attempt_base + info.attempt
+        step = task.step.name
+        key = log_key(task.execution_id, step, attempt)
+        # The step's own "running" record is written while the step gets going.
+        started = asyncio.create_task(
+            self.recorder.step_started(
+                task.records,
+                step,
+                attempt=attempt,
+                log_key=key if task.step.type != "condition" else None,
+                parameters=task.parameters,
+                inputs={k: v.path if v.kind == "path" else v.value for k, v in task.inputs.items()},
+            )
+        )
+        ctx = StepContext(
+            db=self.db,
+            blobs=self.blobs,
+            work_root=self.work_root,
+            code_cache=self.code_cache,
+            attempt=attempt,
+            log_key=key,
+        )
+        try:
+            outcome = await executor_for(task.step.type)(ctx, task)
+        except StepFailure as exc:
+            await started
+            last = exc.non_retryable or info.attempt >= task.max_attempts
+            await self.recorder.step_finished(
+                task.execution_id,
+                step,
+                status="failed" if last else "running",
+                error=exc.message if last else f"attempt {attempt} failed, retrying: {exc.message}",
+            )
+            raise ApplicationError(
+                exc.message, type="StepFailure", non_retryable=exc.non_retryable
+            ) from None
+        except asyncio.CancelledError:
+            await asyncio.shield(started)
+            await asyncio.shield(
+                self.recorder.step_finished(task.execution_id, step, status="stopped")
+            )
+            raise
+        except Exception:
+            log.exception("step %s of %s failed in the runner", step, task.execution_id)
+            await started
+            raise
+        await started
+        await self.recorder.step_finished(
+            task.execution_id,
+            step,
+            status="succeeded",
+            outputs=outcome.outputs,
+            metrics=outcome.metrics,
+        )
+        return StepResult(outputs=outcome.outputs, metrics=outcome.floats)
+
+    @activity.defn(name="record")
+    async def record(self, records: Records) -> None:
+        await self.recorder.apply(records)

@@ -1,0 +1,40 @@
+"""What every step executor gets and gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from registry.blobs import BlobStore
+from registry.db import Database
+
+
+class StepFailure(Exception):
+    """The step failed for a reason its user can act on; the message says which.
+
+    ``non_retryable`` failures (bad metrics, a missing input, a timeout) skip the automatic
+    retries, which could not change the outcome.
+    """
+
+    def __init__(self, message: str, *, non_retryable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.non_retryable = non_retryable
+
+
+@dataclass
+class StepContext:
+    db: Database
+    blobs: BlobStore
+    work_root: Path
+    code_cache: Path
+    attempt: int
+    log_key: str
+
+
+@dataclass
+class Outcome:
+    outputs: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    floats: dict[str, dict[str, float]] = field(default_factory=dict)
