@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Router, delete, get, patch, post, put
+from litestar import Response, Router, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from registry.context import CtxDep, PrincipalDep, signed_in
+from registry.errors import InvalidInput
+from registry.executions.models import EXECUTION_STATUSES
 from registry.workspaces import service
 from registry.workspaces.schemas import (
     WorkflowConfig,
@@ -44,24 +46,43 @@ async def list_workflows(
     ws: FromPath[str],
     q: Annotated[str | None, QueryParameter(max_length=64)] = None,
     tag: Annotated[str | None, QueryParameter(max_length=32)] = None,
+    status: Annotated[
+        str | None,
+        QueryParameter(description="status of the latest execution; 'none': never run"),
+    ] = None,
 ) -> list[WorkflowRead]:
     user = signed_in(principal)
+    if status is not None and status not in (*EXECUTION_STATUSES, "none"):
+        raise InvalidInput.field(
+            "status", "enum", f"status must be one of {', '.join(EXECUTION_STATUSES)} or none"
+        )
     async with ctx.db.write() as session:
         workspace = await service.find_workspace(session, ws, user)
-        rows = await service.list_workflows(session, workspace, q=q, tag=tag)
-    return [service.to_read(row, workspace) for row in rows]
+        rows = await service.list_workflows(session, workspace, q=q, tag=tag, status=status)
+    return [service.to_read(row, workspace, latest) for row, latest in rows]
 
 
 @post("/workspaces/{ws:str}/workflows", status_code=201)
 async def import_workflow(
     ctx: CtxDep, principal: PrincipalDep, ws: FromPath[str], data: JSONBody[WorkflowImport]
-) -> WorkflowRead:
-    """Import a workflow version you can read (and every algorithm version it depends on)."""
+) -> Response[WorkflowRead]:
+    """Import a workflow version you can read (and every algorithm version it depends on), or
+    release a compiled ``spec`` from the SDK (201 when new, 200 when it updated one)."""
     user = signed_in(principal)
+    if data.spec is not None and data.content_id is not None:
+        raise InvalidInput.field("spec", "exclusive", "give content_id or spec, not both")
     async with ctx.db.write() as session:
         workspace = await service.find_workspace(session, ws, user)
-        row = await service.import_workflow(session, workspace=workspace, data=data, principal=user)
-    return service.to_read(row, workspace)
+        if data.spec is not None:
+            row, created = await service.release_workflow(
+                session, workspace=workspace, data=data, principal=user
+            )
+        else:
+            row = await service.import_workflow(
+                session, workspace=workspace, data=data, principal=user
+            )
+            created = True
+    return Response(service.to_read(row, workspace), status_code=201 if created else 200)
 
 
 @get("/workflows/{workflow_id:str}")

@@ -22,11 +22,14 @@ class WorkspaceRead(BaseModel):
 
 
 class WorkflowImport(BaseModel):
-    """Import a published workflow version (default: its latest) under a name."""
+    """Import a published workflow version (default: its latest) under a name, or release a
+    compiled ``spec`` straight from the SDK (creating the workflow, or updating the one of
+    that name that an earlier release made)."""
 
     model_config = ConfigDict(extra="forbid")
-    content_id: str = Field(min_length=1, max_length=36)
+    content_id: str | None = Field(default=None, min_length=1, max_length=36)
     version: str | None = Field(default=None, max_length=128)
+    spec: dict[str, Any] | None = None
     name: Name | None = None
 
 
@@ -47,6 +50,8 @@ class WorkflowConfig(BaseModel):
 
 class WorkflowRead(BaseModel):
     id: str
+    status: str | None = None
+    """The status of its latest execution (None before the first)."""
     workspace: str
     name: str
     source_content_id: str | None

@@ -8,6 +8,7 @@ import uuid
 
 import semver
 from pydantic import ValidationError
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -124,10 +125,101 @@ async def _name_free(session: AsyncSession, workspace: Workspace, name: str) -> 
     return taken.first() is None
 
 
+async def release_workflow(
+    session: AsyncSession, *, workspace: Workspace, data: WorkflowImport, principal: Principal
+) -> tuple[RuntimeWorkflow, bool]:
+    """A compiled spec from the SDK: create the workflow, or update the one of that name
+    (made by an earlier release). Returns the workflow and whether it is new."""
+    assert data.spec is not None
+    try:
+        spec = ir.WorkflowSpec.model_validate(data.spec)
+        ir.validate(spec)
+    except ValidationError as exc:
+        errors = [
+            FieldError("spec." + ".".join(str(p) for p in e["loc"]), e["type"], e["msg"])
+            for e in exc.errors()[:20]
+        ]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        raise InvalidInput(f"invalid workflow spec: {detail}", errors) from None
+    except ir.SpecError as exc:
+        errors = [FieldError(f"spec.{where}", "spec", msg) for where, msg in exc.problems]
+        raise InvalidInput(f"invalid workflow spec: {exc}", errors) from None
+    problems = []
+    for step in spec.steps:
+        props = step.typed_properties()
+        if isinstance(props, ir.JobProperties) and props.algorithm.source == "local":
+            problems.append(
+                FieldError(
+                    f"spec.steps.{step.name}.algorithm",
+                    "published",
+                    f"step {step.name!r} runs local code; the SDK publishes it first "
+                    "(workflow.release() does this)",
+                )
+            )
+    if problems:
+        raise InvalidInput("; ".join(p.message for p in problems), problems)
+    for step_name, content_id, version in ir.gallery_algorithms(spec):
+        try:
+            asset = await find_asset(session, content_id, principal)
+            await find_version(session, asset, version, principal)
+        except NotFound:
+            raise InvalidInput.field(
+                f"spec.steps.{step_name}.algorithm",
+                "readable",
+                f"step {step_name!r} runs algorithm {content_id}@{version}, which you cannot read",
+            ) from None
+    name = data.name or spec.name
+    assert workspace.id is not None
+    existing = (
+        await session.exec(
+            select(RuntimeWorkflow).where(
+                RuntimeWorkflow.workspace_id == workspace.id, RuntimeWorkflow.name == name
+            )
+        )
+    ).first()
+    spec_json = spec.model_dump(mode="json")
+    if existing is not None:
+        if existing.source_content_id is not None:
+            raise Conflict(
+                f"workspace {workspace.name!r} has a workflow {name!r} imported from "
+                f"{existing.source_content_id}; release under another name"
+            )
+        existing.spec = spec_json
+        config = WorkflowConfig.model_validate(existing.config)
+        known = {p.name for p in spec.placeholders}
+        kept = WorkflowConfig(
+            placeholders={k: v for k, v in config.placeholders.items() if k in known},
+            storages={
+                k: v for k, v in config.storages.items() if k in {s.name for s in spec.storages}
+            },
+            scene=config.scene if config.scene in {s.name for s in spec.scenes} else None,
+        )
+        existing.config = kept.model_dump()
+        existing.updated_at = utcnow()
+        session.add(existing)
+        await session.flush()
+        return existing, False
+    row = RuntimeWorkflow(
+        workflow_id=str(uuid.uuid4()),
+        workspace_id=workspace.id,
+        name=name,
+        spec=spec_json,
+        config=WorkflowConfig().model_dump(),
+        created_by=principal.user_id,
+    )
+    session.add(row)
+    await session.flush()
+    return row, True
+
+
 async def import_workflow(
     session: AsyncSession, *, workspace: Workspace, data: WorkflowImport, principal: Principal
 ) -> RuntimeWorkflow:
     """Import a workflow version after checking access to it and every dependency."""
+    if data.content_id is None:
+        raise InvalidInput.field(
+            "content_id", "required", "give content_id (to import) or spec (to release)"
+        )
     asset = await find_asset(session, data.content_id, principal)
     if asset.kind != "workflow":
         raise InvalidInput.field(
@@ -173,9 +265,36 @@ async def import_workflow(
     return row
 
 
+async def latest_statuses(session: AsyncSession, workflow_pks: list[int]) -> dict[int, str]:
+    """workflow pk → status of its latest execution."""
+    from registry.executions.models import Execution
+
+    if not workflow_pks:
+        return {}
+    latest = (
+        select(Execution.workflow_pk, func.max(Execution.number).label("number"))
+        .where(col(Execution.workflow_pk).in_(workflow_pks))
+        .group_by(col(Execution.workflow_pk))
+        .subquery()
+    )
+    rows = await session.exec(
+        select(Execution.workflow_pk, Execution.status).join(
+            latest,
+            (col(Execution.workflow_pk) == latest.c.workflow_pk)
+            & (col(Execution.number) == latest.c.number),
+        )
+    )
+    return {pk: status for pk, status in rows}
+
+
 async def list_workflows(
-    session: AsyncSession, workspace: Workspace, *, q: str | None, tag: str | None
-) -> list[RuntimeWorkflow]:
+    session: AsyncSession,
+    workspace: Workspace,
+    *,
+    q: str | None,
+    tag: str | None,
+    status: str | None = None,
+) -> list[tuple[RuntimeWorkflow, str | None]]:
     query = select(RuntimeWorkflow).where(RuntimeWorkflow.workspace_id == workspace.id)
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -189,8 +308,14 @@ async def list_workflows(
                 col(RuntimeWorkflow.tags_text).contains(" " + tag + " "),
             )
         )
-    rows = await session.exec(query.order_by(col(RuntimeWorkflow.updated_at).desc()))
-    return list(rows.all())
+    rows = list((await session.exec(query.order_by(col(RuntimeWorkflow.updated_at).desc()))).all())
+    statuses = await latest_statuses(session, [r.id for r in rows if r.id is not None])
+    found = [(r, statuses.get(r.id or 0)) for r in rows]
+    if status == "none":
+        return [(r, s) for r, s in found if s is None]
+    if status:
+        return [(r, s) for r, s in found if s == status]
+    return found
 
 
 def validate_config(spec_json: dict[str, object], config: WorkflowConfig) -> None:
@@ -278,13 +403,16 @@ async def copy_workflow(
     return twin
 
 
-def to_read(workflow: RuntimeWorkflow, workspace: Workspace) -> WorkflowRead:
+def to_read(
+    workflow: RuntimeWorkflow, workspace: Workspace, status: str | None = None
+) -> WorkflowRead:
     try:
         config = WorkflowConfig.model_validate(workflow.config)
     except ValidationError:  # an old shape; show it empty rather than fail the read
         config = WorkflowConfig()
     return WorkflowRead(
         id=workflow.workflow_id,
+        status=status,
         workspace=workspace.name,
         name=workflow.name,
         source_content_id=workflow.source_content_id,
