@@ -42,6 +42,7 @@ class Activities:
             self.recorder.step_started(
                 task.records,
                 step,
+                seq=task.seq,
                 attempt=attempt,
                 log_key=key if task.step.type != "condition" else None,
                 parameters=task.parameters,

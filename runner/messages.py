@@ -67,6 +67,9 @@ class StepTask(_Model):
     max_attempts: int = 1
     timeout_seconds: float
     records: Records
+    seq: int = 0
+    """The workflow's record sequence when the task was made: older records never overwrite
+    what the activity writes."""
 
 
 class StepResult(_Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.db import Database
@@ -95,6 +95,7 @@ class Recorder:
         records: Records,
         step: str,
         *,
+        seq: int,
         attempt: int,
         log_key: str | None,
         parameters: dict[str, Any],
@@ -119,6 +120,10 @@ class Recorder:
                     parameters=parameters,
                     inputs=inputs,
                     waiting_for=[],
+                    # SQLite's two-argument max() is PostgreSQL's greatest().
+                    record_seq=(func.max if self.db.is_sqlite else func.greatest)(
+                        StepRun.record_seq, seq
+                    ),
                 )
             )
             await session.execute(

@@ -306,6 +306,7 @@ class ExecutionWorkflow:
             max_attempts=step.policy.retry.max_attempts,
             timeout_seconds=step.policy.max_execution_minutes * 60,
             records=self._take_records(),
+            seq=self.seq,
         )
 
     def _input(self, value: Any, resolve: dag.Resolver) -> InputValue:
@@ -426,6 +427,12 @@ class ExecutionWorkflow:
 
     # --- continue, retry, stop ------------------------------------------------------------
 
+    async def _resume(self) -> None:
+        """After continue or retry: the records say so before the caller hears back."""
+        self._note_status("running")
+        self.dirty = True
+        await self._flush()
+
     @workflow.update(name=ir.UPDATE_CONTINUE)
     async def continue_step(self, data: ir.ContinueInput) -> dict[str, Any]:
         self.params.update(data.values)
@@ -433,7 +440,7 @@ class ExecutionWorkflow:
         self.statuses[data.step] = "pending"
         self._record_step(data.step, "pending", waiting_for=[])
         self._record_execution(parameters=dict(self.params))
-        self.dirty = True
+        await self._resume()
         return {"step": data.step, "status": "pending"}
 
     @continue_step.validator
@@ -459,7 +466,7 @@ class ExecutionWorkflow:
         self.errors.pop(data.step, None)
         self.statuses[data.step] = "pending"
         self._record_step(data.step, "pending")
-        self.dirty = True
+        await self._resume()
         return {"step": data.step, "status": "pending"}
 
     @retry_step.validator

@@ -153,7 +153,7 @@ async def delete_execution(
     await asyncio.to_thread(remove)
 
 
-@post("/executions/{execution_id:str}/stop")
+@post("/executions/{execution_id:str}/stop", status_code=200)
 async def stop_execution(
     ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str]
 ) -> ExecutionRead:
@@ -193,7 +193,7 @@ async def rerun_execution(
     return await launch(ctx, user, workflow.workflow_id, data)
 
 
-@post("/executions/{execution_id:str}/steps/{step:str}/continue")
+@post("/executions/{execution_id:str}/steps/{step:str}/continue", status_code=200)
 async def continue_step(
     ctx: CtxDep,
     principal: PrincipalDep,
@@ -215,7 +215,7 @@ async def continue_step(
     return await _read(ctx, execution_id, user)
 
 
-@post("/executions/{execution_id:str}/steps/{step:str}/retry")
+@post("/executions/{execution_id:str}/steps/{step:str}/retry", status_code=200)
 async def retry_step(
     ctx: CtxDep,
     principal: PrincipalDep,
@@ -229,6 +229,12 @@ async def retry_step(
     async with ctx.db.read() as session:
         execution, workflow, _ = await service.find_execution(session, execution_id, user)
         row = await service.find_step(session, execution, step)
+        running = await service.open_execution(session, workflow)
+    if running is not None and running.id != execution.id:
+        raise Conflict(
+            f"workflow {workflow.name!r} has another open execution ({running.name}); "
+            "one runs at a time"
+        )
     spec = ir.WorkflowSpec.model_validate(workflow.spec)
     service.check_retry(spec, execution, row, body.parameters)
     await ctx.runner.update(
@@ -237,7 +243,7 @@ async def retry_step(
     return await _read(ctx, execution_id, user)
 
 
-@post("/executions/{execution_id:str}/steps/{step:str}/stop")
+@post("/executions/{execution_id:str}/steps/{step:str}/stop", status_code=200)
 async def stop_step(
     ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str], step: FromPath[str]
 ) -> ExecutionRead:
