@@ -1,5 +1,7 @@
 """The digits pipeline: prepare → train → (accuracy ≥ bar ? export : report), two scenes.
 
+Export waits for a person: its ``release_name`` is a delayed placeholder, given on *continue*.
+
 Publish it with ``gallery publish sdk/examples/digits/workflow.py`` (variable ``workflow``).
 """
 
@@ -35,6 +37,13 @@ min_accuracy = wf.Placeholder(
     placeholder_type=wf.PlaceholderType.FLOAT,
     default=0.9,
     description="Accuracy a model needs to be exported",
+)
+release_name = wf.Placeholder(
+    name="release_name",
+    placeholder_type=wf.PlaceholderType.STR,
+    default="digits-classifier",
+    delay=True,
+    description="Name of the exported model; asked for (and so approved) before export runs",
 )
 
 prepare = wf.steps.JobStep(
@@ -92,7 +101,12 @@ good_enough = wf.steps.ConditionStep(
 export = wf.steps.JobStep(
     name="export",
     title="Export the model",
-    algorithm=wf.BaseAlgorithm(name="digits_export", code_dir=CODE, boot_file="export.py"),
+    algorithm=wf.BaseAlgorithm(
+        name="digits_export",
+        code_dir=CODE,
+        boot_file="export.py",
+        parameters=[wf.AlgorithmParameters(name="name", value=release_name)],
+    ),
     inputs=[wf.steps.JobInput(name="model", data=train.outputs["model"].as_input())],
     outputs=[
         wf.steps.JobOutput(
