@@ -60,11 +60,44 @@ def _announce(port: int, temporal: subprocess.Popen[bytes]) -> None:
 def _serve(
     settings: Settings, host: str, port: int, temporal: subprocess.Popen[bytes] | None
 ) -> int:
+    password = asyncio.run(_prepare(settings))
+    worker = _start_worker(settings)
+    try:
+        return _run_app(settings, host, port, temporal, password)
+    finally:
+        _stop_child(worker)
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    """A worker for executions, as a child process (it connects once Temporal is up)."""
+    log = settings.data_dir / "worker.log"
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sdk.cli", "worker"], stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def _stop_child(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _run_app(
+    settings: Settings,
+    host: str,
+    port: int,
+    temporal: subprocess.Popen[bytes] | None,
+    password: str | None,
+) -> int:
     import uvicorn
 
     from web.app import create_app
 
-    password = asyncio.run(_prepare(settings))
     url = f"http://{host}:{port}"
     print(f"Gallery data in {settings.data_dir}", flush=True)
     if temporal is not None:
@@ -79,6 +112,7 @@ def _serve(
         path.touch(mode=0o600)
         path.write_text(password + "\n")
         print(f"Created the first administrator: admin / {password}  (also in {path})")
+    print(f"A worker runs executions (log: {settings.data_dir / 'worker.log'})")
     print(f"Gallery is starting on {url}")
     print(f"Sign in from the shell:  gallery login --url {url} --username admin")
     print("Press Ctrl+C to stop.", flush=True)
