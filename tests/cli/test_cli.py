@@ -100,6 +100,45 @@ def test_up_runs_the_embedded_temporal_dev_server(up: tuple[dict[str, str], str,
     assert (Path(env["GALLERY_DATA_DIR"]) / "temporal.db").exists()
 
 
+def test_up_runs_executions_with_its_own_worker(
+    up: tuple[dict[str, str], str, str], tmp_path: Path
+) -> None:
+    """Everything embedded: a released workflow runs to the end on the worker `up` started."""
+    import sdk as wf
+    from tests.runner.flows import job, tool_dir
+
+    env, url, password = up
+    grant = httpx.post(
+        url + "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "admin", "password": password},
+    )
+    token = grant.json()["access_token"]
+    out = wf.data.OutputStorage(name="out")
+    code = tool_dir(tmp_path)
+    first = job("first", code, parameters={"label": "a"}, out=out.join("a/"))
+    second = job("second", code, inputs=[first.outputs["out"].as_input()], depends=[first])
+    workflow = wf.Workflow(name="embedded", desc="", steps=[first, second], storages=[out])
+    workflow.session = wf.Session(url, token)
+    content_id, version = workflow.release_to_gallery()
+    api = httpx.Client(base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"})
+    imported = api.post(
+        "/workspaces/default/workflows", json={"content_id": content_id, "version": version}
+    )
+    assert imported.status_code == 201, imported.text
+    started = api.post(f"/workflows/{imported.json()['id']}/executions", json={})
+    assert started.status_code == 201, started.text
+    deadline = time.monotonic() + 120
+    while (execution := api.get(f"/executions/{started.json()['id']}").json())["status"] not in (
+        "succeeded",
+        "failed",
+        "stopped",
+    ):
+        assert time.monotonic() < deadline, execution
+        time.sleep(0.2)
+    assert execution["status"] == "succeeded", execution
+    assert "polling" in (Path(env["GALLERY_DATA_DIR"]) / "worker.log").read_text()
+
+
 def test_admin_verbs_login_and_search(up: tuple[dict[str, str], str, str]) -> None:
     env, url, password = up
     admin = run(env, "login", "--url", url, "-u", "admin", "--password-stdin", stdin=password)
