@@ -14,7 +14,8 @@ The names follow ModelArts Workflow so its users feel at home::
         outputs=[wf.steps.JobOutput("model", wf.data.OBSOutputConfig(out.join("model/")))],
     )
     workflow = wf.Workflow(name="digits", desc="…", steps=[train], storages=[out])
-    workflow.release_to_gallery(visibility="private")
+    workflow.release_to_gallery(visibility="private")  # a gallery asset, or:
+    workflow.release_and_run(parameters={"learning_rate": 0.02})  # run it in a workspace
 """
 
 from sdk import data, policy, spec, steps

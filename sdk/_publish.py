@@ -81,13 +81,22 @@ def _own_asset(session: Session, kind: str, name: str, owner: str) -> dict[str, 
 
 
 def _ensure_asset(
-    session: Session, *, kind: str, name: str, title: str, owner: str, visibility: str, desc: str
+    session: Session,
+    *,
+    kind: str,
+    name: str,
+    title: str,
+    owner: str,
+    visibility: str | None,
+    desc: str,
 ) -> dict[str, Any]:
+    """The caller's asset of that kind and name, made if missing. ``visibility`` None: a new
+    asset is private and an existing one keeps the visibility it has."""
     asset = _own_asset(session, kind, name, owner)
     if asset is None:
         body = {"kind": kind, "name": name, "title": title, "description": desc}
-        return dict(session.post("/assets", json={**body, "visibility": visibility}))
-    if asset["visibility"] != visibility:
+        return dict(session.post("/assets", json={**body, "visibility": visibility or "private"}))
+    if visibility is not None and asset["visibility"] != visibility:
         asset = session.request(
             "PATCH", f"/assets/{asset['content_id']}", json={"visibility": visibility}
         )
@@ -116,7 +125,7 @@ def _release_algorithm(
     algorithm: ir.AlgorithmSpec,
     *,
     owner: str,
-    visibility: str,
+    visibility: str | None,
     progress: Progress,
     placeholders: dict[str, ir.PlaceholderSpec],
 ) -> AlgorithmRelease:
@@ -165,24 +174,20 @@ def _release_algorithm(
     return AlgorithmRelease(name, asset["content_id"], published["version"], False)
 
 
-def release_to_gallery(
-    workflow: Workflow,
-    session: Session,
-    *,
-    content_id: str | None = None,
-    version: str | None = None,
-    desc: str | None = None,
-    title: str | None = None,
-    visibility: str = "private",
-    group_users: list[str] | None = None,
-    progress: Progress = _quiet,
-) -> Release:
-    if visibility not in VISIBILITIES:
-        raise WorkflowDefinitionError(
-            f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}"
-        )
-    if group_users and visibility != "group":
-        raise WorkflowDefinitionError("group_users is only for visibility='group'")
+@dataclass(frozen=True)
+class _Prepared:
+    """A workflow ready to be released: its spec refers to gallery algorithms only."""
+
+    spec: ir.WorkflowSpec
+    owner: str
+    algorithms: list[AlgorithmRelease]
+
+
+def _publish_algorithms(
+    workflow: Workflow, session: Session, *, visibility: str | None, progress: Progress
+) -> _Prepared:
+    """Compile the workflow and publish its local algorithms (reused when unchanged); local
+    algorithms become gallery refs and ``latest`` refs are pinned to the newest version."""
     spec = workflow.compile()
     try:
         owner = session.get("/me")["username"]
@@ -239,7 +244,29 @@ def release_to_gallery(
             algorithm = algorithm.model_copy(update={"version": found["latest_version"]})
         properties = {**step.properties, "algorithm": algorithm.model_dump(mode="json")}
         steps.append(step.model_copy(update={"properties": properties}))
-    spec = spec.model_copy(update={"steps": steps})
+    return _Prepared(spec.model_copy(update={"steps": steps}), owner, algorithms)
+
+
+def release_to_gallery(
+    workflow: Workflow,
+    session: Session,
+    *,
+    content_id: str | None = None,
+    version: str | None = None,
+    desc: str | None = None,
+    title: str | None = None,
+    visibility: str = "private",
+    group_users: list[str] | None = None,
+    progress: Progress = _quiet,
+) -> Release:
+    if visibility not in VISIBILITIES:
+        raise WorkflowDefinitionError(
+            f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}"
+        )
+    if group_users and visibility != "group":
+        raise WorkflowDefinitionError("group_users is only for visibility='group'")
+    prepared = _publish_algorithms(workflow, session, visibility=visibility, progress=progress)
+    spec, owner, algorithms = prepared.spec, prepared.owner, prepared.algorithms
     spec_json = spec.model_dump(mode="json")
     dependencies = sorted(
         {(cid, ver) for _, cid, ver in ir.gallery_algorithms(spec)}, key=lambda d: (d[0], d[1])
@@ -299,6 +326,50 @@ def release_to_gallery(
     except (ApiError, ConfigurationError) as exc:
         raise PublishError(what, exc) from None
     return release
+
+
+@dataclass(frozen=True)
+class RuntimeWorkflow:
+    """A workflow released into a workspace (what ``Workflow.release()`` made or updated)."""
+
+    id: str
+    name: str
+    workspace: str
+    created: bool
+    """True when this release made the workflow; False when it updated an earlier release."""
+    algorithms: list[AlgorithmRelease] = field(default_factory=list)
+
+
+def release_to_workspace(
+    workflow: Workflow,
+    session: Session,
+    *,
+    workspace: str = "default",
+    name: str | None = None,
+    progress: Progress = _quiet,
+) -> RuntimeWorkflow:
+    """Publish the local algorithms as ``release_to_gallery`` does (new ones private), then
+    create the runtime workflow ``name`` in the workspace, or update the one an earlier
+    release of that name made."""
+    prepared = _publish_algorithms(workflow, session, visibility=None, progress=progress)
+    target = name or workflow.name
+    try:
+        answer = session.response(
+            "POST",
+            f"/workspaces/{workspace}/workflows",
+            json={"spec": prepared.spec.model_dump(mode="json"), "name": target},
+        )
+    except (ApiError, ConfigurationError) as exc:
+        raise PublishError(f"workflow {target!r} to workspace {workspace!r}", exc) from None
+    made = answer.json()
+    created = answer.status_code == 201
+    progress(
+        f"{'released' if created else 'updated'} workflow {made['workspace']}/{made['name']} "
+        f"(workflow id {made['id']})"
+    )
+    return RuntimeWorkflow(
+        str(made["id"]), str(made["name"]), str(made["workspace"]), created, prepared.algorithms
+    )
 
 
 def change_whitelist(

@@ -62,8 +62,9 @@ class Session:
     def close(self) -> None:
         self._http.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a request; a problem answer raises ApiError with the server's detail."""
+    def response(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request and return the whole answer (status, headers, text); a problem
+        answer raises ApiError with the server's detail."""
         try:
             answer = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -73,8 +74,16 @@ class Session:
                 body = answer.json()
             except ValueError:
                 body = {}
+            if not isinstance(body, dict):
+                body = {}
             detail = body.get("detail") or body.get("title") or answer.reason_phrase
             raise ApiError(answer.status_code, str(detail), body.get("errors"))
+        return answer
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request and return its JSON body; a problem answer raises ApiError with the
+        server's detail."""
+        answer = self.response(method, path, **kwargs)
         if answer.status_code == 204 or not answer.content:
             return None
         return answer.json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,10 @@ from sdk._steps import (
 )
 
 if TYPE_CHECKING:
-    from sdk._publish import Release
+    from collections.abc import Iterator
+
+    from sdk._publish import Release, RuntimeWorkflow
+    from sdk._runs import Execution
     from sdk._session import Session
 
 
@@ -294,7 +298,8 @@ class _Compiler:
 
 
 class Workflow:
-    """A pipeline of steps. ``compile()`` gives its IR; ``release_to_gallery()`` publishes it."""
+    """A pipeline of steps. ``compile()`` gives its IR; ``release_to_gallery()`` publishes it
+    as a gallery asset; ``release()`` / ``release_and_run()`` make it runnable in a workspace."""
 
     def __init__(
         self,
@@ -322,6 +327,8 @@ class Workflow:
         )
         self.policy = policy or Policy()
         self.session = session
+        self.workflow_id: str | None = None
+        """The runtime workflow the latest ``release()`` made or updated."""
 
     def compile(self) -> ir.WorkflowSpec:
         """The validated IR; a definition error names the step, placeholder or storage."""
@@ -397,18 +404,72 @@ class Workflow:
     ) -> Release:
         """Publish this workflow (and its local algorithms) as gallery assets."""
         from sdk._publish import release_to_gallery
+
+        with self._session() as session:
+            return release_to_gallery(
+                self,
+                session,
+                content_id=content_id,
+                version=version,
+                desc=desc,
+                title=title,
+                visibility=visibility,
+                group_users=group_users,
+            )
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """``self.session``, or one from the environment / credentials for this call only."""
         from sdk._session import Session
 
-        return release_to_gallery(
-            self,
-            self.session or Session(),
-            content_id=content_id,
-            version=version,
-            desc=desc,
-            title=title,
-            visibility=visibility,
-            group_users=group_users,
-        )
+        if self.session is not None:
+            yield self.session
+            return
+        with Session() as own:
+            yield own
+
+    def release(self, workspace: str = "default", name: str | None = None) -> RuntimeWorkflow:
+        """Make this workflow runnable in ``workspace`` under ``name`` (default: its own).
+
+        Local algorithms are published first, as ``release_to_gallery()`` does (a new one is
+        private; an unchanged one is reused), and the compiled workflow, referring to them,
+        becomes a runtime workflow. Releasing again under the same name updates that workflow
+        (``created`` is False). The id is kept in ``self.workflow_id``. Raises PublishError
+        naming the algorithm or workflow that failed."""
+        from sdk._publish import release_to_workspace
+
+        with self._session() as session:
+            released = release_to_workspace(self, session, workspace=workspace, name=name)
+        self.workflow_id = released.id
+        return released
+
+    def release_and_run(
+        self,
+        workspace: str = "default",
+        parameters: dict[str, Any] | None = None,
+        scene: str | None = None,
+        name: str | None = None,
+    ) -> Execution:
+        """``release()``, then start an execution with these placeholder values (on top of
+        the defaults and the saved configuration) and, if given, only that scene's steps.
+
+        Returns the started execution (follow it with ``gallery status ID --follow``). A
+        refused start raises ApiError naming the workflow (422: a value that does not fit its
+        placeholder; 409: the workflow already has an open execution)."""
+        from sdk._errors import ApiError
+        from sdk._runs import Execution, start_execution
+
+        released = self.release(workspace=workspace, name=name)
+        with self._session() as session:
+            try:
+                started = start_execution(session, released.id, parameters, scene)
+            except ApiError as exc:
+                raise ApiError(
+                    exc.status,
+                    f"starting workflow {released.workspace}/{released.name}: {exc.detail}",
+                    exc.errors,
+                ) from None
+        return Execution.from_json(started)
 
     def __repr__(self) -> str:
         return f"Workflow({self.name!r}, steps={[s.name for s in self.steps]})"

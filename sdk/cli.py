@@ -11,6 +11,7 @@ import re
 import runpy
 import socket
 import sys
+import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from typing import Any
@@ -183,6 +184,296 @@ def import_(argv: list[str]) -> int:
     return 0
 
 
+def _out(line: str) -> None:
+    print(line, flush=True)
+
+
+def _values(pairs: list[str], workflow: dict[str, Any], option: str) -> dict[str, Any]:
+    from sdk._runs import parse_assignments, placeholders_of
+
+    try:
+        return parse_assignments(pairs, placeholders_of(workflow), option)
+    except ValueError as exc:
+        raise ConfigurationError(f"workflow {workflow['name']!r}: {exc}") from None
+
+
+def _report(execution: dict[str, Any]) -> None:
+    """The execution's status, one line per step, and what to do next."""
+    from sdk._runs import headline, hints, step_row
+
+    print(headline(execution))
+    rows = [step_row(step) for step in execution["steps"]]
+    if rows:
+        _table(("STEP", "STATUS", "ATTEMPT", "DURATION", "NOTE"), rows)
+    for line in hints(execution):
+        print(line)
+
+
+def _follow(session: Session, execution_id: str) -> int:
+    from sdk._runs import exit_code, follow
+
+    execution = follow(session, execution_id, _out)
+    _report(execution)
+    return exit_code(execution["status"])
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gallery run", description="Start an execution of a workflow in a workspace."
+    )
+    parser.add_argument("workflow", help="runtime workflow id, or its name in the workspace")
+    parser.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="placeholder value for this run (typed by the placeholder; repeatable)",
+    )
+    parser.add_argument("--scene", help="run only this scene of the workflow")
+    parser.add_argument("--workspace", "-w", default="default")
+    parser.add_argument("--follow", "-f", action="store_true", help="watch it until it ends")
+    args = parser.parse_args(argv)
+    from sdk._runs import find_workflow, start_execution
+
+    with Session() as session:
+        workflow = find_workflow(session, args.workflow, args.workspace)
+        parameters = _values(args.param, workflow, "--param")
+        execution = start_execution(session, workflow["id"], parameters, args.scene)
+        print(
+            f"started {execution['name']} of {execution['workspace']}/"
+            f"{execution['workflow_name']} (execution id {execution['id']})",
+            flush=True,
+        )
+        if args.follow:
+            return _follow(session, execution["id"])
+    return 0
+
+
+def status(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gallery status",
+        description="Show an execution and its steps. Exit status 1 when it failed or was "
+        "stopped, else 0.",
+    )
+    parser.add_argument("execution", help="execution id")
+    parser.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="watch it until it succeeds, fails, is stopped or waits for input",
+    )
+    args = parser.parse_args(argv)
+    from sdk._runs import exit_code, read_execution
+
+    with Session() as session:
+        if args.follow:
+            return _follow(session, args.execution)
+        execution = read_execution(session, args.execution)
+    _report(execution)
+    return exit_code(execution["status"])
+
+
+def _moved_on(step_name: str, before: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """True once the server shows the step left the state it had before a continue/retry."""
+    from sdk._runs import find_step
+
+    def check(execution: dict[str, Any]) -> bool:
+        now = find_step(execution, step_name)
+        return any(now[key] != before[key] for key in ("status", "attempt", "started_at"))
+
+    return check
+
+
+def _after_action(
+    session: Session, execution: dict[str, Any], step_name: str, verb: str, follow: bool
+) -> int:
+    """Wait (briefly) until the runner took the step up, say so, and follow if asked."""
+    from sdk._runs import find_step, wait_until
+
+    before = find_step(execution, step_name)
+    now, moved = wait_until(
+        session, execution["id"], _moved_on(step_name, before), timeout=ACTION_WAIT_SECONDS
+    )
+    step = find_step(now, step_name)
+    if moved:
+        print(f"{verb} step {step_name!r} of {now['name']}: now {step['status']}", flush=True)
+    else:
+        print(
+            f"{verb} step {step_name!r} of {now['name']}; the runner has not picked it up yet "
+            f"(see 'gallery status {now['id']}')",
+            flush=True,
+        )
+    if follow:
+        return _follow(session, now["id"])
+    return 0
+
+
+ACTION_WAIT_SECONDS = 30.0
+
+
+def continue_(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gallery continue",
+        description="Give a step that waits for input the values of its delayed placeholders.",
+    )
+    parser.add_argument("execution", help="execution id")
+    parser.add_argument("step", help="the waiting step")
+    parser.add_argument(
+        "--input",
+        "-i",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of a placeholder the step waits for (typed by it; repeatable)",
+    )
+    parser.add_argument("--follow", "-f", action="store_true", help="then watch the run")
+    args = parser.parse_args(argv)
+    from sdk._runs import find_step, read_execution
+
+    with Session() as session:
+        execution = read_execution(session, args.execution)
+        find_step(execution, args.step)
+        workflow = session.get(f"/workflows/{execution['workflow_id']}")
+        inputs = _values(args.input, workflow, "--input")
+        session.post(
+            f"/executions/{args.execution}/steps/{args.step}/continue", json={"inputs": inputs}
+        )
+        return _after_action(session, execution, args.step, "continued", args.follow)
+
+
+def retry(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gallery retry",
+        description="Run a failed or stopped step again, optionally with changed values.",
+    )
+    parser.add_argument("execution", help="execution id")
+    parser.add_argument("step", help="the failed or stopped step")
+    parser.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="placeholder value to change from now on (typed by the placeholder; repeatable)",
+    )
+    parser.add_argument("--follow", "-f", action="store_true", help="then watch the run")
+    args = parser.parse_args(argv)
+    from sdk._runs import find_step, read_execution
+
+    with Session() as session:
+        execution = read_execution(session, args.execution)
+        find_step(execution, args.step)
+        workflow = session.get(f"/workflows/{execution['workflow_id']}")
+        parameters = _values(args.param, workflow, "--param")
+        session.post(
+            f"/executions/{args.execution}/steps/{args.step}/retry",
+            json={"parameters": parameters},
+        )
+        return _after_action(session, execution, args.step, "retried", args.follow)
+
+
+def stop(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gallery stop", description="Stop an execution (or one of its steps)."
+    )
+    parser.add_argument("execution", help="execution id")
+    parser.add_argument("--step", help="stop only this step (it can be retried later)")
+    parser.add_argument(
+        "--no-wait", action="store_true", help="do not wait until the runner has stopped it"
+    )
+    args = parser.parse_args(argv)
+    from sdk._runs import find_step, read_execution, wait_until
+
+    step_name: str | None = args.step
+
+    def done(e: dict[str, Any]) -> bool:
+        if step_name is None:
+            return bool(e["status"] == "stopped")
+        if find_step(e, step_name)["status"] not in ("stopped", "failed", "succeeded"):
+            return False
+        # ... and the execution's status says so too, unless other steps still run
+        others = [s for s in e["steps"] if s["name"] != step_name and s["status"] == "running"]
+        return bool(others) or e["status"] != "running"
+
+    with Session() as session:
+        execution = read_execution(session, args.execution)
+        if step_name is not None:
+            find_step(execution, step_name)
+            session.post(f"/executions/{args.execution}/steps/{step_name}/stop")
+            what = f"step {step_name!r} of {execution['name']}"
+        else:
+            session.post(f"/executions/{args.execution}/stop")
+            what = execution["name"]
+        if args.no_wait:
+            print(f"asked to stop {what}", flush=True)
+            return 0
+        print(f"stopping {what} ...", flush=True)
+        now, stopped = wait_until(session, args.execution, done, timeout=STOP_WAIT_SECONDS)
+    if not stopped:
+        print(
+            f"error: {what} has not stopped after {STOP_WAIT_SECONDS:.0f}s "
+            f"(execution is {now['status']}); see 'gallery status {args.execution}'",
+            file=sys.stderr,
+        )
+        return 1
+    state = find_step(now, args.step)["status"] if args.step else now["status"]
+    print(f"{what}: {state}")
+    return 0
+
+
+STOP_WAIT_SECONDS = 60.0
+
+
+def logs(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="gallery logs", description="Print a step's output.")
+    parser.add_argument("execution", help="execution id")
+    parser.add_argument("step")
+    parser.add_argument("--attempt", type=int, help="an earlier attempt (default: the latest)")
+    parser.add_argument(
+        "--follow", "-f", action="store_true", help="keep printing until the step ends"
+    )
+    args = parser.parse_args(argv)
+    import codecs
+
+    from sdk._errors import ApiError
+    from sdk._runs import STEP_ENDS, find_step, read_execution
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    offset = 0
+    path = f"/executions/{args.execution}/steps/{args.step}/logs"
+    with Session() as session:
+        while True:
+            ended = True
+            if args.follow:
+                ended = (
+                    find_step(read_execution(session, args.execution), args.step)["status"]
+                    in STEP_ENDS
+                )
+            params: dict[str, Any] = {"offset": offset}
+            if args.attempt:
+                params["attempt"] = args.attempt
+            try:
+                answer = session.response("GET", path, params=params)
+            except ApiError as exc:
+                if exc.status != 404 or ended:
+                    raise
+                time.sleep(0.5)
+                continue
+            chunk = answer.content
+            offset += len(chunk)
+            sys.stdout.write(decoder.decode(chunk))
+            sys.stdout.flush()
+            size = int(answer.headers.get("X-Log-Size", offset))
+            if offset < size:
+                continue
+            if ended:
+                break
+            time.sleep(0.5)
+    sys.stdout.write(decoder.decode(b"", final=True))
+    return 0
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -194,6 +485,12 @@ BUILTIN: dict[str, tuple[Command, str]] = {
     "search": (search, "search the catalog"),
     "publish": (publish, "publish a workflow from FILE.py[:VARIABLE]"),
     "import": (import_, "import CONTENT_ID[@VERSION] into a workspace"),
+    "run": (run, "start an execution of a workflow (--follow to watch it)"),
+    "status": (status, "show an execution and its steps (--follow to watch it)"),
+    "continue": (continue_, "give a waiting step its input values"),
+    "retry": (retry, "run a failed or stopped step again"),
+    "stop": (stop, "stop an execution or one of its steps"),
+    "logs": (logs, "print a step's output (--follow to tail it)"),
 }
 
 

@@ -1,0 +1,360 @@
+"""Client side of running workflows: typed values from ``NAME=VALUE`` text, finding a runtime
+workflow, starting an execution, describing and following it. Shared by the ``gallery`` verbs
+and ``Workflow.release_and_run()``; plain HTTP through ``Session``."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shlex
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sdk import spec as ir
+from sdk._errors import ApiError, ConfigurationError
+from sdk._session import Session
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+EXECUTION_ENDS = ("succeeded", "failed", "stopped")
+"""Where ``follow`` stops (so does ``waiting_input``); a failed or stopped run can be retried."""
+STEP_ENDS = ("succeeded", "failed", "skipped", "stopped")
+TRUE = ("true", "yes", "1")
+FALSE = ("false", "no", "0")
+POLL_SECONDS = 0.5
+
+Emit = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One run of a runtime workflow, as the server described it when asked."""
+
+    id: str
+    name: str
+    status: str
+    workflow_id: str
+    workflow_name: str
+    workspace: str
+    data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The whole execution JSON (steps, parameters, timestamps …)."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Execution:
+        return cls(
+            id=str(data["id"]),
+            name=str(data["name"]),
+            status=str(data["status"]),
+            workflow_id=str(data["workflow_id"]),
+            workflow_name=str(data["workflow_name"]),
+            workspace=str(data["workspace"]),
+            data=data,
+        )
+
+
+# --- typed values ---------------------------------------------------------------------------
+
+
+def _kind(placeholder: ir.PlaceholderSpec) -> str:
+    if placeholder.type == "enum":
+        return "enum of " + ", ".join(json.dumps(v) for v in placeholder.enum_list or [])
+    if placeholder.type == "list" and placeholder.format:
+        return f"list of {placeholder.format}, as JSON"
+    if placeholder.type == "json":
+        return "json object or array"
+    return placeholder.type
+
+
+def parse_value(placeholder: ir.PlaceholderSpec, text: str) -> Any:
+    """The typed value of ``text`` for this placeholder; ValueError says why it does not fit."""
+    where = f"placeholder {placeholder.name!r} ({_kind(placeholder)})"
+    kind = placeholder.type
+    value: Any
+    if kind == "str":
+        value = text
+    elif kind == "int":
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"{where}: {text!r} is not an integer") from None
+    elif kind == "float":
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError(f"{where}: {text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: {text!r} is not a finite number")
+    elif kind == "bool":
+        word = text.strip().lower()
+        if word not in TRUE + FALSE:
+            raise ValueError(f"{where}: {text!r} is not one of true/false/yes/no/1/0")
+        value = word in TRUE
+    elif kind == "enum":
+        choices = placeholder.enum_list or []
+        matches = [c for c in choices if c == text or _enum_text(c) == text]
+        if not matches:
+            shown = ", ".join(_enum_text(c) for c in choices)
+            raise ValueError(f"{where}: {text!r} is not one of {shown}")
+        value = matches[0]
+    else:  # json, list
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {text!r} is not valid JSON ({exc})") from None
+    problem = ir.value_matches(placeholder, value)
+    if problem:
+        raise ValueError(f"{where}: {problem}")
+    return value
+
+
+def _enum_text(choice: Any) -> str:
+    if isinstance(choice, bool):
+        return "true" if choice else "false"
+    return choice if isinstance(choice, str) else json.dumps(choice)
+
+
+def placeholders_of(workflow: dict[str, Any]) -> dict[str, ir.PlaceholderSpec]:
+    """The placeholders of a runtime workflow's JSON (``GET /workflows/{id}``), by name."""
+    spec = workflow.get("spec") or {}
+    found = [ir.PlaceholderSpec.model_validate(p) for p in spec.get("placeholders") or []]
+    return {p.name: p for p in found}
+
+
+def parse_assignments(
+    pairs: Iterable[str], placeholders: dict[str, ir.PlaceholderSpec], option: str
+) -> dict[str, Any]:
+    """``NAME=VALUE`` texts typed by their placeholders; ValueError names the culprit."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"{option} takes NAME=VALUE, not {pair!r}")
+        placeholder = placeholders.get(name)
+        if placeholder is None:
+            known = ", ".join(sorted(placeholders)) or "none"
+            raise ValueError(f"{option} {name}: the workflow has no placeholder {name!r} ({known})")
+        values[name] = parse_value(placeholder, text)
+    return values
+
+
+# --- server calls -----------------------------------------------------------------------------
+
+
+def find_workflow(session: Session, ref: str, workspace: str = "default") -> dict[str, Any]:
+    """A runtime workflow by id, or by its exact name in ``workspace``."""
+    is_id = bool(UUID_RE.fullmatch(ref))
+    if is_id:
+        try:
+            return dict(session.get(f"/workflows/{ref}"))
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+    near = ""
+    if ir.NAME_RE.fullmatch(ref):
+        rows = session.get(f"/workspaces/{workspace}/workflows", params={"q": ref})
+        for row in rows:
+            if row["name"] == ref:
+                return dict(row)
+        near = ", ".join(sorted(r["name"] for r in rows)[:5])
+    elif not is_id:
+        raise ConfigurationError(f"{ref!r} is neither a workflow id nor a workflow name")
+    hint = f" (similar: {near})" if near else ""
+    if is_id:
+        raise ConfigurationError(
+            f"no workflow {ref!r}: no workflow you can see has that id, and workspace "
+            f"{workspace!r} has no workflow of that name{hint}"
+        )
+    raise ConfigurationError(f"workspace {workspace!r} has no workflow named {ref!r}{hint}")
+
+
+def start_execution(
+    session: Session,
+    workflow_id: str,
+    parameters: dict[str, Any] | None = None,
+    scene: str | None = None,
+) -> dict[str, Any]:
+    """Start a run of a runtime workflow; the execution JSON."""
+    body: dict[str, Any] = {"parameters": dict(parameters or {})}
+    if scene is not None:
+        body["scene"] = scene
+    return dict(session.post(f"/workflows/{workflow_id}/executions", json=body))
+
+
+def read_execution(session: Session, execution_id: str) -> dict[str, Any]:
+    return dict(session.get(f"/executions/{execution_id}"))
+
+
+def find_step(execution: dict[str, Any], name: str) -> dict[str, Any]:
+    for found in execution["steps"]:
+        if found["name"] == name:
+            return dict(found)
+    known = ", ".join(s["name"] for s in execution["steps"])
+    raise ConfigurationError(f"{execution['name']} has no step {name!r} (steps: {known})")
+
+
+def wait_until(
+    session: Session,
+    execution_id: str,
+    check: Callable[[dict[str, Any]], bool],
+    *,
+    timeout: float,
+    interval: float = 0.2,
+) -> tuple[dict[str, Any], bool]:
+    """Poll until ``check(execution)`` holds or ``timeout`` passes: (execution, whether held)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        execution = read_execution(session, execution_id)
+        if check(execution):
+            return execution, True
+        if time.monotonic() >= deadline:
+            return execution, False
+        time.sleep(interval)
+
+
+# --- describing -----------------------------------------------------------------------------
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _waiting_name(item: dict[str, Any]) -> str:
+    kind = item["type"]
+    if item.get("enum_list"):
+        kind = "one of " + ", ".join(_enum_text(c) for c in item["enum_list"])
+    if item.get("default") is not None:
+        kind += f", default {json.dumps(item['default'])}"
+    return f"{item['name']} ({kind})"
+
+
+def _example(item: dict[str, Any]) -> str:
+    default = item.get("default")
+    if default is not None:
+        text = default if isinstance(default, str) else _enum_text(default)
+    elif item.get("enum_list"):
+        text = _enum_text(item["enum_list"][0])
+    else:
+        text = str(item["type"]).upper()
+    return shlex.quote(f"{item['name']}={text}")
+
+
+def continue_command(execution: dict[str, Any], step: dict[str, Any]) -> str:
+    """The ``gallery continue`` command that gives a waiting step its values."""
+    inputs = " ".join(f"--input {_example(item)}" for item in step.get("waiting_for") or [])
+    return f"gallery continue {execution['id']} {step['name']} {inputs}".rstrip()
+
+
+def step_note(step: dict[str, Any]) -> str:
+    if step["status"] == "waiting_input":
+        return "waits for " + ", ".join(_waiting_name(i) for i in step.get("waiting_for") or [])
+    return first_line(step.get("error"))
+
+
+def step_row(step: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    return (
+        step["name"],
+        step["status"],
+        str(step["attempt"]) if step["attempt"] else "-",
+        duration(step.get("duration_seconds")),
+        step_note(step),
+    )
+
+
+def headline(execution: dict[str, Any]) -> str:
+    took = execution.get("duration_seconds")
+    return (
+        f"{execution['name']} of {execution['workspace']}/{execution['workflow_name']}: "
+        f"{execution['status']}" + (f" ({duration(took)})" if took is not None else "")
+    )
+
+
+def hints(execution: dict[str, Any]) -> list[str]:
+    """What went wrong and what the user can do next: continue waiting steps, retry failed
+    or stopped ones."""
+    lines = []
+    ended = execution["status"] in ("failed", "stopped")
+    failed_steps = False
+    for step in execution["steps"]:
+        if step["status"] == "waiting_input":
+            lines.append(f"step {step['name']!r} waits for input; run:")
+            lines.append(f"  {continue_command(execution, step)}")
+        elif step["status"] in ("failed", "stopped") and ended:
+            failed_steps = failed_steps or step["status"] == "failed"
+            error = (step.get("error") or "").strip().splitlines()
+            if error:
+                lines.append(f"step {step['name']!r} {step['status']}:")
+                lines.extend(f"    {line}" for line in error[-ERROR_LINES:])
+            lines.append(
+                f"to run step {step['name']!r} again: gallery retry {execution['id']} "
+                f"{step['name']} [--param NAME=VALUE ...]"
+            )
+    if execution["status"] == "failed" and execution.get("error") and not failed_steps:
+        lines.insert(0, f"execution failed: {first_line(execution['error'])}")
+    return lines
+
+
+ERROR_LINES = 12
+
+
+def exit_code(status: str) -> int:
+    """0 when the run succeeded or is still going (or waits for input), 1 when it failed or
+    was stopped."""
+    return 1 if status in ("failed", "stopped") else 0
+
+
+def _change(step: dict[str, Any]) -> str:
+    line = f"  {step['name']}: {step['status']}"
+    details = []
+    if step["status"] == "running" and step["attempt"] > 1:
+        details.append(f"attempt {step['attempt']}")
+    if step["status"] in STEP_ENDS and step.get("duration_seconds") is not None:
+        details.append(duration(step["duration_seconds"]))
+    if details:
+        line += f" ({', '.join(details)})"
+    note = step_note(step)
+    return line + (f" - {note}" if note else "")
+
+
+def follow(
+    session: Session,
+    execution_id: str,
+    emit: Emit,
+    *,
+    interval: float = POLL_SECONDS,
+) -> dict[str, Any]:
+    """Poll the execution, emitting a line whenever a step's state changes, until it ends
+    (succeeded, failed, stopped) or waits for input; the last execution JSON."""
+    seen: dict[str, tuple[str, int]] = {}
+    first = True
+    while True:
+        execution = read_execution(session, execution_id)
+        if first:
+            emit(
+                f"following {execution['name']} of {execution['workspace']}/"
+                f"{execution['workflow_name']} (Ctrl-C stops watching; the run goes on)"
+            )
+        for step in execution["steps"]:
+            state = (step["status"], step["attempt"])
+            if seen.get(step["name"]) != state and not (first and step["status"] == "pending"):
+                emit(_change(step))
+            seen[step["name"]] = state
+        first = False
+        if execution["status"] in EXECUTION_ENDS or execution["status"] == "waiting_input":
+            return execution
+        time.sleep(interval)
