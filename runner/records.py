@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.db import Database
@@ -28,10 +29,10 @@ class Recorder:
     async def _pk(self, session: AsyncSession, execution_id: str) -> int | None:
         pk = self._pks.get(execution_id)
         if pk is None:
-            found = await session.execute(
+            found = await session.exec(
                 select(Execution.id).where(Execution.execution_id == execution_id)  # type: ignore[call-overload]
             )
-            pk = found.scalar_one_or_none()
+            pk = found.first()
             if pk is None:
                 return None  # deleted while it ran: nothing left to record
             if len(self._pks) > 10_000:

@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -45,7 +46,7 @@ def build_workers(
 ) -> list[Worker]:
     """A worker for the default queue (workflows and steps) and one per extra step queue."""
     workers = []
-    steps = [activities.run_step, activities.record]
+    steps: list[Callable[..., Any]] = [activities.run_step, activities.record]
     if workflows:
         workers.append(
             Worker(

@@ -103,7 +103,16 @@ def resolve_parameters(
     for placeholder in spec.placeholders:
         if placeholder.default is not None:
             values[placeholder.name] = placeholder.default
-    values.update({k: v for k, v in config.placeholders.items() if v is not None})
+    saved = {k: v for k, v in config.placeholders.items() if v is not None}
+    stale = ir.check_values(spec, saved)
+    if stale:
+        errors = [FieldError(f"config.placeholders.{n}", "placeholder", w) for n, w in stale]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        raise InvalidInput(
+            f"the saved configuration no longer fits the workflow: {detail}; save it again",
+            errors,
+        )
+    values.update(saved)
     values.update(given)
     missing = [
         p.name

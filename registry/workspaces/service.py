@@ -186,9 +186,14 @@ async def release_workflow(
             )
         existing.spec = spec_json
         config = WorkflowConfig.model_validate(existing.config)
-        known = {p.name for p in spec.placeholders}
+        known = {p.name: p for p in spec.placeholders}
         kept = WorkflowConfig(
-            placeholders={k: v for k, v in config.placeholders.items() if k in known},
+            # Saved values stay while their placeholder does and they still fit its type.
+            placeholders={
+                k: v
+                for k, v in config.placeholders.items()
+                if k in known and (v is None or ir.value_matches(known[k], v) is None)
+            },
             storages={
                 k: v for k, v in config.storages.items() if k in {s.name for s in spec.storages}
             },

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import col, select
 from temporalio import activity
 
 from registry.assets.models import Asset, AssetVersion
@@ -135,7 +135,7 @@ async def _supervise(
     cwd: Path,
     env: dict[str, str],
     log_path: Path,
-    timeout: float,
+    limit_seconds: float,
 ) -> int:
     process = await asyncio.create_subprocess_exec(
         *argv,
@@ -151,13 +151,13 @@ async def _supervise(
     shipper = asyncio.create_task(_ship_log(ctx, log_path))
     try:
         try:
-            return await asyncio.wait_for(process.wait(), timeout)
+            return await asyncio.wait_for(process.wait(), limit_seconds)
         except TimeoutError:
             await _kill_group(process)
             with log_path.open("a") as handle:
-                handle.write(f"\ngallery: stopped after the {timeout / 60:g}-minute limit\n")
+                handle.write(f"\ngallery: stopped after the {limit_seconds / 60:g}-minute limit\n")
             raise StepFailure(
-                f"timed out after {timeout / 60:g} minutes (max_execution_minutes)",
+                f"timed out after {limit_seconds / 60:g} minutes (max_execution_minutes)",
                 non_retryable=True,
             ) from None
         except asyncio.CancelledError:
@@ -172,8 +172,16 @@ async def _supervise(
         shipper.cancel()
         with contextlib.suppress(BaseException):
             await shipper
-        if log_path.exists():
+        if _size(log_path) >= 0:
             await asyncio.to_thread(ctx.blobs.put_file, ctx.log_key, log_path)
+
+
+def _size(path: Path) -> int:
+    """The file's size, or -1 when it does not exist."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1
 
 
 async def _pump(process: asyncio.subprocess.Process, log_path: Path) -> None:
@@ -193,7 +201,7 @@ async def _ship_log(ctx: StepContext, log_path: Path) -> None:
         if activity.in_activity():
             activity.heartbeat()
         if time.monotonic() - last_upload >= LOG_UPLOAD_SECONDS:
-            size = log_path.stat().st_size if log_path.exists() else 0
+            size = _size(log_path)
             if size != shipped:
                 await asyncio.to_thread(ctx.blobs.put_file, ctx.log_key, log_path)
                 shipped = size
@@ -282,17 +290,17 @@ async def _code(ctx: StepContext, algorithm: ir.AlgorithmSpec) -> Path:
         )
     async with ctx.db.read() as session:
         row = (
-            await session.execute(
-                select(AssetVersion.package_key, AssetVersion.package_sha256)  # type: ignore[call-overload]
-                .join(Asset, Asset.id == AssetVersion.asset_id)
+            await session.exec(
+                select(AssetVersion.package_key, AssetVersion.package_sha256)
+                .join(Asset, col(Asset.id) == col(AssetVersion.asset_id))
                 .where(Asset.content_id == algorithm.content_id)
                 .where(AssetVersion.version == algorithm.version)
             )
         ).first()
     where = f"algorithm {algorithm.content_id}@{algorithm.version}"
-    if row is None or row[0] is None:
+    if row is None or row[0] is None or row[1] is None:
         raise StepFailure(f"{where} has no package in this registry", non_retryable=True)
-    key, sha = row
+    key, sha = row[0], row[1]
     target = ctx.code_cache / sha
     if not target.is_dir():
         await asyncio.to_thread(_unpack, ctx, key, sha, target, where)
