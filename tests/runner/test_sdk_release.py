@@ -125,3 +125,34 @@ def test_release_and_run_errors_name_the_workflow(
         workflow.release(workspace="elsewhere")
     assert "workflow 'picky' to workspace 'elsewhere'" in str(nowhere.value)
     assert "HTTP 404" in str(nowhere.value)
+
+
+def test_a_saved_value_that_no_longer_fits_a_re_release_is_dropped(
+    runtime: Runtime, client: httpx.Client, tmp_path: Path
+) -> None:
+    code = tool_dir(tmp_path)
+    workflow = labelled(code, name="retyped")
+    workflow.session = session_of(runtime, client)
+    released = workflow.release()
+    saved = client.put(
+        f"/workflows/{released.id}/config",
+        json={"placeholders": {"label": "kept", "score": 0.7}},
+    )
+    assert saved.status_code == 200, saved.text
+
+    # The score becomes a string placeholder: the saved float no longer fits and goes.
+    out = wf.data.OutputStorage(name="out")
+    label = wf.Placeholder(name="label", placeholder_type=wf.PlaceholderType.STR, default="a")
+    score = wf.Placeholder(name="score", placeholder_type=wf.PlaceholderType.STR, default="0.2")
+    only = job(
+        "only", code, parameters={"label": label, "score": score}, metrics=out.join("metrics/")
+    )
+    retyped = wf.Workflow(name="retyped", desc="", steps=[only], storages=[out])
+    retyped.session = workflow.session
+    assert not retyped.release().created
+    config = client.get(f"/workflows/{released.id}").json()["config"]
+    assert config["placeholders"] == {"label": "kept"}
+    run = client.post(f"/workflows/{released.id}/executions", json={})
+    assert run.status_code == 201, run.text
+    assert run.json()["parameters"] == {"label": "kept", "score": "0.2"}
+    wait_for(client, run.json()["id"])
