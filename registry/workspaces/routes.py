@@ -8,7 +8,8 @@ from litestar import Response, Router, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from registry.context import CtxDep, PrincipalDep, signed_in
-from registry.errors import InvalidInput
+from registry.errors import Conflict, InvalidInput
+from registry.executions.service import open_execution
 from registry.executions.models import EXECUTION_STATUSES
 from registry.workspaces import service
 from registry.workspaces.schemas import (
@@ -136,6 +137,12 @@ async def delete_workflow(ctx: CtxDep, principal: PrincipalDep, workflow_id: Fro
     user = signed_in(principal)
     async with ctx.db.write() as session:
         row, _ = await service.find_workflow(session, workflow_id, user)
+        running = await open_execution(session, row)
+        if running is not None:
+            raise Conflict(
+                f"workflow {row.name!r} has an open execution ({running.name}, "
+                f"{running.status}); stop it before deleting the workflow"
+            )
         await session.delete(row)
 
 

@@ -305,6 +305,8 @@ def test_stopping_the_execution_kills_the_running_step(
     workflow_id = imported(client, wf.Workflow(name="stopme", desc="", steps=[slow, after]))
     execution = start(client, workflow_id)
     pid = wait_pid(pidfile)
+    busy = client.delete(f"/workflows/{workflow_id}")
+    assert busy.status_code == 409 and "stop it" in busy.json()["detail"]
     assert client.post(f"/executions/{execution['id']}/stop").status_code == 200
     done = wait_for(client, execution["id"])
     assert done["status"] == "stopped"
