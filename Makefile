@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck bench-registry clean-venv
+.PHONY: up test lint typecheck bench-registry bench-runner clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 bench-registry: $(STAMP)
 	$(BIN)/python -m tests.bench.registry $(BENCH_ARGS)
+
+bench-runner: $(STAMP)
+	$(BIN)/python -m tests.bench.runner $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
