@@ -1,22 +1,32 @@
 """Writing execution and step records (DESIGN.md §1: the runner keeps the database current).
 
-Every write is one short transaction of Core ``UPDATE`` statements; they are idempotent, so an
-activity that is retried, or a record written twice, leaves the same row.
+Writes are short Core ``UPDATE`` statements; they are idempotent, so an activity that is
+retried, or a record written twice, leaves the same row, and each carries a sequence number so
+an older record never overwrites a newer one.
+
+Writes from concurrent steps are committed together (group commit): whoever finds the writer
+idle starts it, and it commits everything queued meanwhile in one transaction. On SQLite that
+transaction is one call into the synchronous driver on a thread (one thread hop rather than one
+per statement), which keeps the single writer lock short under load.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlmodel import col
 
 from registry.db import Database
 from registry.executions.models import Execution, StepRun
 from registry.models_base import utcnow
 from runner.messages import Records
+
+Op = Callable[[Connection, datetime], None]
 
 
 class Recorder:
@@ -25,14 +35,65 @@ class Recorder:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._pks: dict[str, int] = {}
+        self._queue: list[tuple[Op, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._sync: Engine | None = None
+        if db.is_sqlite:
+            self._sync = _sqlite_engine(db.url.replace("+aiosqlite", "", 1))
+        self._sync_lock = threading.Lock()
 
-    async def _pk(self, session: AsyncSession, execution_id: str) -> int | None:
+    # --- the writer ---------------------------------------------------------------------
+
+    async def _submit(self, op: Op) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((op, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self._commit([op for op, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def _commit(self, ops: list[Op]) -> None:
+        def run(connection: Connection) -> None:
+            now = utcnow()
+            for op in ops:
+                op(connection, now)
+
+        if self._sync is not None:
+            await asyncio.to_thread(self._commit_sync, run)
+            return
+        async with self.db.engine.begin() as connection:
+            await connection.run_sync(run)
+
+    def _commit_sync(self, run: Callable[[Connection], None]) -> None:
+        assert self._sync is not None
+        with self._sync_lock, self._sync.begin() as connection:
+            run(connection)
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.dispose()
+
+    # --- the writes ---------------------------------------------------------------------
+
+    def _pk(self, connection: Connection, execution_id: str) -> int | None:
         pk = self._pks.get(execution_id)
         if pk is None:
-            found = await session.exec(
-                select(Execution.id).where(Execution.execution_id == execution_id)  # type: ignore[call-overload]
-            )
-            pk = found.first()
+            pk = connection.execute(
+                select(col(Execution.id)).where(col(Execution.execution_id) == execution_id)
+            ).scalar_one_or_none()
             if pk is None:
                 return None  # deleted while it ran: nothing left to record
             if len(self._pks) > 10_000:
@@ -43,11 +104,14 @@ class Recorder:
     async def apply(self, records: Records) -> None:
         if records.empty():
             return
-        async with self.db.write() as session:
-            await self._apply(session, records, utcnow())
 
-    async def _apply(self, session: AsyncSession, records: Records, now: datetime) -> int | None:
-        pk = await self._pk(session, records.execution_id)
+        def op(connection: Connection, now: datetime) -> None:
+            self._apply(connection, records, now)
+
+        await self._submit(op)
+
+    def _apply(self, connection: Connection, records: Records, now: datetime) -> int | None:
+        pk = self._pk(connection, records.execution_id)
         if pk is None:
             return None
         for step in records.steps:
@@ -63,7 +127,7 @@ class Recorder:
             if step.finished:
                 values["finished_at"] = now
             values["record_seq"] = step.seq
-            await session.execute(
+            connection.execute(
                 update(StepRun)
                 .where(
                     StepRun.execution_pk == pk,  # type: ignore[arg-type]
@@ -84,7 +148,7 @@ class Recorder:
             if execution.finished:
                 values["finished_at"] = now
             values["record_seq"] = execution.seq
-            await session.execute(
+            connection.execute(
                 update(Execution)
                 .where(Execution.id == pk, Execution.record_seq < execution.seq)  # type: ignore[arg-type]
                 .values(**values)
@@ -103,12 +167,13 @@ class Recorder:
         inputs: dict[str, Any],
     ) -> None:
         """The batched transitions, then this step ``running`` (and its execution)."""
-        now = utcnow()
-        async with self.db.write() as session:
-            pk = await self._apply(session, records, now)
+        greatest = func.max if self.db.is_sqlite else func.greatest  # two-argument max
+
+        def op(connection: Connection, now: datetime) -> None:
+            pk = self._apply(connection, records, now)
             if pk is None:
                 return
-            await session.execute(
+            connection.execute(
                 update(StepRun)
                 .where(StepRun.execution_pk == pk, StepRun.name == step)  # type: ignore[arg-type]
                 .values(
@@ -121,17 +186,16 @@ class Recorder:
                     parameters=parameters,
                     inputs=inputs,
                     waiting_for=[],
-                    # SQLite's two-argument max() is PostgreSQL's greatest().
-                    record_seq=(func.max if self.db.is_sqlite else func.greatest)(
-                        StepRun.record_seq, seq
-                    ),
+                    record_seq=greatest(StepRun.record_seq, seq),
                 )
             )
-            await session.execute(
+            connection.execute(
                 update(Execution)
                 .where(Execution.id == pk, Execution.started_at.is_(None))  # type: ignore[union-attr, arg-type]
                 .values(started_at=now)
             )
+
+        await self._submit(op)
 
     async def step_finished(
         self,
@@ -144,18 +208,43 @@ class Recorder:
         error: str | None = None,
     ) -> None:
         values: dict[str, Any] = {"status": status, "error": error}
-        if status != "running":
-            values["finished_at"] = utcnow()
         if outputs is not None:
             values["outputs"] = outputs
         if metrics is not None:
             values["metrics"] = metrics
-        async with self.db.write() as session:
-            pk = await self._pk(session, execution_id)
+
+        def op(connection: Connection, now: datetime) -> None:
+            pk = self._pk(connection, execution_id)
             if pk is None:
                 return
-            await session.execute(
+            final = dict(values)
+            if status != "running":
+                final["finished_at"] = now
+            connection.execute(
                 update(StepRun)
                 .where(StepRun.execution_pk == pk, StepRun.name == step)  # type: ignore[arg-type]
-                .values(**values)
+                .values(**final)
             )
+
+        await self._submit(op)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    """A synchronous engine tuned like the app's: WAL, and writers lock at BEGIN."""
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -91,6 +91,7 @@ async def serve(settings: Settings, *, queues: Sequence[str] = (), workflows: bo
                 await stack.enter_async_context(worker)
             await stop.wait()
     finally:
+        activities.recorder.close()
         await db.dispose()
 
 

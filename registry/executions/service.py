@@ -241,6 +241,8 @@ async def find_execution(
     session: AsyncSession, execution_id: str, principal: Principal
 ) -> tuple[Execution, RuntimeWorkflow, Workspace]:
     """An execution in one of the principal's workspaces; 404 for everyone else."""
+    if "\x00" in execution_id:
+        raise NotFound(f"no execution {execution_id!r}")
     row = (
         await session.exec(
             select(Execution, RuntimeWorkflow, Workspace)
@@ -266,6 +268,8 @@ async def steps_of(session: AsyncSession, execution: Execution) -> list[StepRun]
 
 
 async def find_step(session: AsyncSession, execution: Execution, name: str) -> StepRun:
+    if "\x00" in name:
+        raise NotFound(f"{execution.name} has no step {name!r}")
     row = (
         await session.exec(
             select(StepRun).where(StepRun.execution_pk == execution.id, StepRun.name == name)
@@ -370,6 +374,8 @@ async def list_executions(
     status: str | None,
     label: str | None,
 ) -> list[Execution]:
+    if "\x00" in (label or ""):
+        return []  # no label holds a NUL (and PostgreSQL refuses one in a parameter)
     query = select(Execution).where(Execution.workflow_pk == workflow.id)
     if status:
         query = query.where(Execution.status == status)

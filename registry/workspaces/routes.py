@@ -9,8 +9,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from registry.context import CtxDep, PrincipalDep, signed_in
 from registry.errors import Conflict, InvalidInput
-from registry.executions.service import open_execution
 from registry.executions.models import EXECUTION_STATUSES
+from registry.executions.service import open_execution
 from registry.workspaces import service
 from registry.workspaces.schemas import (
     WorkflowConfig,

@@ -100,6 +100,8 @@ async def find_workflow(
     session: AsyncSession, workflow_id: str, principal: Principal
 ) -> tuple[RuntimeWorkflow, Workspace]:
     """A runtime workflow in one of the principal's workspaces; 404 for everyone else."""
+    if "\x00" in workflow_id:
+        raise NotFound(f"no workflow {workflow_id!r}")
     row = (
         await session.exec(
             select(RuntimeWorkflow, Workspace)
@@ -300,6 +302,8 @@ async def list_workflows(
     tag: str | None,
     status: str | None = None,
 ) -> list[tuple[RuntimeWorkflow, str | None]]:
+    if "\x00" in (q or "") + (tag or ""):
+        return []  # no name or tag holds a NUL (and PostgreSQL refuses one in a parameter)
     query = select(RuntimeWorkflow).where(RuntimeWorkflow.workspace_id == workspace.id)
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
