@@ -51,7 +51,7 @@ def default_root(workflow_id: str, storage: str) -> str:
     return f"/gallery/{workflow_id}/{storage}/"
 
 
-@workflow.defn(name=ir.EXECUTION_WORKFLOW)
+@workflow.defn(name=ir.EXECUTION_WORKFLOW, sandboxed=False)
 class ExecutionWorkflow:
     @workflow.init
     def __init__(self, data: ir.ExecutionInput) -> None:

@@ -59,6 +59,16 @@ def _with_parent(argv: list[str]) -> list[str]:
     return [SETPRIV, "--pdeathsig", "KILL", "--", *argv]
 
 
+SHELL_SYNTAX = set("|&;<>()$`\\\"'*?[#~=%{}\n")
+
+
+def _command(command: str, args: list[str]) -> list[str]:
+    """A plain command line runs directly; anything with shell syntax runs under ``sh -c``."""
+    if SHELL_SYNTAX.isdisjoint(command):
+        return [*shlex.split(command), *args]
+    return ["/bin/sh", "-c", f"{command} {shlex.join(args)}"]
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -83,7 +93,7 @@ async def run(ctx: StepContext, task: StepTask) -> Outcome:
             argv = [sys.executable, str(run_dir / algorithm.boot_file), *args]
         else:
             assert algorithm.command
-            argv = ["/bin/sh", "-c", f"{algorithm.command} {shlex.join(args)}"]
+            argv = _command(algorithm.command, args)
         env = {
             **os.environ,
             **algorithm.environments,
@@ -146,15 +156,18 @@ async def _supervise(
     log_path: Path,
     limit_seconds: float,
 ) -> int:
-    process = await asyncio.create_subprocess_exec(
-        *_with_parent(argv),
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *_with_parent(argv),
+            cwd=cwd,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise StepFailure(f"cannot start {argv[0]!r}: {exc}", non_retryable=True) from None
     pump = asyncio.create_task(_pump(process, log_path))
     shipper = asyncio.create_task(_ship_log(ctx, log_path))
     try:
