@@ -26,7 +26,7 @@ from registry.executions.schemas import (
     TodoItem,
     WaitingInput,
 )
-from registry.models_base import utcnow
+from registry.models_base import has_word, utcnow
 from registry.settings import Settings
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 from registry.workspaces.schemas import WorkflowConfig
@@ -356,17 +356,6 @@ def to_summary(execution: Execution, workflow: RuntimeWorkflow) -> ExecutionSumm
     )
 
 
-def _has_word(column: Any, word: str) -> Any:
-    from sqlmodel import or_
-
-    return or_(
-        column == word,
-        column.startswith(word + " "),
-        column.endswith(" " + word),
-        column.contains(" " + word + " "),
-    )
-
-
 async def list_executions(
     session: AsyncSession,
     workflow: RuntimeWorkflow,
@@ -380,7 +369,7 @@ async def list_executions(
     if status:
         query = query.where(Execution.status == status)
     if label:
-        query = query.where(_has_word(col(Execution.labels_text), label))
+        query = query.where(has_word(col(Execution.labels_text), label))
     rows = await session.exec(query.order_by(col(Execution.number).desc()))
     return list(rows.all())
 

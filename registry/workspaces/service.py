@@ -10,14 +10,14 @@ import semver
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, or_, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.accounts.models import User
 from registry.accounts.service import Principal
 from registry.assets.service import find_asset, find_version, import_check, list_versions
 from registry.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from registry.models_base import NAME_RE, NAME_RULE, utcnow
+from registry.models_base import NAME_RE, NAME_RULE, has_word, utcnow
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 from registry.workspaces.schemas import (
     WorkflowConfig,
@@ -189,6 +189,7 @@ async def release_workflow(
         existing.spec = spec_json
         config = WorkflowConfig.model_validate(existing.config)
         known = {p.name: p for p in spec.placeholders}
+        storages = {s.name for s in spec.storages}
         kept = WorkflowConfig(
             # Saved values stay while their placeholder does and they still fit its type.
             placeholders={
@@ -196,9 +197,7 @@ async def release_workflow(
                 for k, v in config.placeholders.items()
                 if k in known and (v is None or ir.value_matches(known[k], v) is None)
             },
-            storages={
-                k: v for k, v in config.storages.items() if k in {s.name for s in spec.storages}
-            },
+            storages={k: v for k, v in config.storages.items() if k in storages},
             scene=config.scene if config.scene in {s.name for s in spec.scenes} else None,
         )
         existing.config = kept.model_dump()
@@ -309,14 +308,7 @@ async def list_workflows(
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(col(RuntimeWorkflow.name).like(pattern, escape="\\"))
     if tag:
-        query = query.where(
-            or_(
-                col(RuntimeWorkflow.tags_text) == tag,
-                col(RuntimeWorkflow.tags_text).startswith(tag + " "),
-                col(RuntimeWorkflow.tags_text).endswith(" " + tag),
-                col(RuntimeWorkflow.tags_text).contains(" " + tag + " "),
-            )
-        )
+        query = query.where(has_word(col(RuntimeWorkflow.tags_text), tag))
     rows = list((await session.exec(query.order_by(col(RuntimeWorkflow.updated_at).desc()))).all())
     statuses = await latest_statuses(session, [r.id for r in rows if r.id is not None])
     found = [(r, statuses.get(r.id or 0)) for r in rows]
