@@ -18,10 +18,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, func, select, update
 from sqlmodel import col
 
-from registry.db import Database
+from registry.db import WRITE_OPTION, Database, tune_sqlite
 from registry.executions.models import Execution, StepRun
 from registry.models_base import utcnow
 from runner.messages import Records
@@ -230,21 +230,7 @@ class Recorder:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    """A synchronous engine tuned like the app's: WAL, and writers lock at BEGIN."""
+    """A synchronous engine tuned like the app's; every transaction it begins is a write."""
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
+    tune_sqlite(engine)
+    return engine.execution_options(**{WRITE_OPTION: True})
