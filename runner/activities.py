@@ -11,15 +11,12 @@ from temporalio.exceptions import ApplicationError
 
 from registry.blobs import BlobStore
 from registry.db import Database
+from registry.executions.models import log_key
 from runner.messages import Records, StepResult, StepTask
 from runner.records import Recorder
 from runner.steps import StepContext, StepFailure, executor_for
 
 log = logging.getLogger("runner")
-
-
-def log_key(execution_id: str, step: str, attempt: int) -> str:
-    return f"logs/{execution_id}/{step}/{attempt}.log"
 
 
 class Activities:

@@ -27,6 +27,15 @@ STEP_STATUSES = (
 OPEN_STATUSES = ("created", "running", "waiting_input")
 
 
+def log_prefix(execution_id: str) -> str:
+    """Where an execution's step logs live in the blob store."""
+    return f"logs/{execution_id}/"
+
+
+def log_key(execution_id: str, step: str, attempt: int) -> str:
+    return f"{log_prefix(execution_id)}{step}/{attempt}.log"
+
+
 class Execution(SQLModel, table=True):
     __tablename__ = "execution"
     __table_args__ = (UniqueConstraint("workflow_pk", "number", name="uq_execution_number"),)

@@ -16,7 +16,14 @@ from registry.blobs import BlobNotFound
 from registry.context import CtxDep, PrincipalDep, signed_in
 from registry.errors import Conflict, GalleryError, InvalidInput, NotFound
 from registry.executions import service
-from registry.executions.models import EXECUTION_STATUSES, OPEN_STATUSES
+from registry.executions.models import (
+    EXECUTION_STATUSES,
+    OPEN_STATUSES,
+    Execution,
+    StepRun,
+    log_key,
+    log_prefix,
+)
 from registry.executions.schemas import (
     CompareRow,
     ContinueBody,
@@ -28,6 +35,7 @@ from registry.executions.schemas import (
     TodoItem,
 )
 from registry.workspaces import service as workspaces
+from registry.workspaces.models import RuntimeWorkflow
 from sdk import spec as ir
 
 MAX_LOG_BYTES = 4 * 1024 * 1024
@@ -140,15 +148,12 @@ async def delete_execution(
         execution, _, _ = await service.find_execution(session, execution_id, user)
         if execution.status in OPEN_STATUSES:
             raise Conflict(f"{execution.name} is {execution.status}; stop it before deleting it")
-        keys = [s.log_key for s in await service.steps_of(session, execution) if s.log_key]
         await session.delete(execution)
-    prefix = f"logs/{execution_id}/"
+    prefix = log_prefix(execution_id)  # every attempt's log is under it
 
     def remove() -> None:
         for info in ctx.blobs.list(prefix):
             ctx.blobs.delete(info.key)
-        for key in keys:
-            ctx.blobs.delete(key)
 
     await asyncio.to_thread(remove)
 
@@ -193,6 +198,16 @@ async def rerun_execution(
     return await launch(ctx, user, workflow.workflow_id, data)
 
 
+async def _step_of(
+    ctx: CtxDep, user: Principal, execution_id: str, step: str
+) -> tuple[Execution, RuntimeWorkflow, StepRun]:
+    """An execution the user may see, its workflow, and one of its steps (404 otherwise)."""
+    async with ctx.db.read() as session:
+        execution, workflow, _ = await service.find_execution(session, execution_id, user)
+        row = await service.find_step(session, execution, step)
+    return execution, workflow, row
+
+
 @post("/executions/{execution_id:str}/steps/{step:str}/continue", status_code=200)
 async def continue_step(
     ctx: CtxDep,
@@ -204,9 +219,7 @@ async def continue_step(
     """Give a waiting step the values of its delayed placeholders; it runs at once."""
     user = signed_in(principal)
     body = data or ContinueBody()
-    async with ctx.db.read() as session:
-        execution, workflow, _ = await service.find_execution(session, execution_id, user)
-        row = await service.find_step(session, execution, step)
+    execution, workflow, row = await _step_of(ctx, user, execution_id, step)
     spec = ir.WorkflowSpec.model_validate(workflow.spec)
     service.check_continue(spec, execution, row, body.inputs)
     await ctx.runner.update(
@@ -226,9 +239,8 @@ async def retry_step(
     """Run a failed or stopped step again, optionally with changed placeholder values."""
     user = signed_in(principal)
     body = data or RetryBody()
+    execution, workflow, row = await _step_of(ctx, user, execution_id, step)
     async with ctx.db.read() as session:
-        execution, workflow, _ = await service.find_execution(session, execution_id, user)
-        row = await service.find_step(session, execution, step)
         running = await service.open_execution(session, workflow)
     if running is not None and running.id != execution.id:
         raise Conflict(
@@ -249,9 +261,7 @@ async def stop_step(
 ) -> ExecutionRead:
     """Stop one step (its process group is killed); the run can retry it later."""
     user = signed_in(principal)
-    async with ctx.db.read() as session:
-        execution, _, _ = await service.find_execution(session, execution_id, user)
-        row = await service.find_step(session, execution, step)
+    execution, _, row = await _step_of(ctx, user, execution_id, step)
     if row.status not in ("pending", "running", "waiting_input"):
         raise Conflict(f"step {step!r} of {execution.name} is {row.status}; nothing to stop")
     await ctx.runner.update(execution_id, ir.UPDATE_STOP_STEP, ir.StopStepInput(step=step))
@@ -270,12 +280,10 @@ async def step_logs(
     """The step's output so far (it is uploaded while the step runs). ``offset`` skips bytes
     already read; the ``X-Log-Size`` header says how far the log goes."""
     user = signed_in(principal)
-    async with ctx.db.read() as session:
-        execution, _, _ = await service.find_execution(session, execution_id, user)
-        row = await service.find_step(session, execution, step)
+    execution, _, row = await _step_of(ctx, user, execution_id, step)
     key = row.log_key
     if attempt is not None:
-        key = f"logs/{execution_id}/{step}/{attempt}.log"
+        key = log_key(execution_id, step, attempt)
     if key is None:
         raise NotFound(f"step {step!r} of {execution.name} has no log yet")
 
