@@ -312,6 +312,24 @@ def _after_action(
 ACTION_WAIT_SECONDS = 30.0
 
 
+def _step_action(
+    args: argparse.Namespace, action: str, field: str, pairs: list[str], flag: str, verb: str
+) -> int:
+    """``continue`` / ``retry``: values typed by the workflow's placeholders, posted to the
+    step's action, then the step's new state (and ``--follow``)."""
+    from sdk._runs import find_step, read_execution
+
+    with Session() as session:
+        execution = read_execution(session, args.execution)
+        find_step(execution, args.step)
+        workflow = session.get(f"/workflows/{execution['workflow_id']}")
+        values = _values(pairs, workflow, flag)
+        session.post(
+            f"/executions/{args.execution}/steps/{args.step}/{action}", json={field: values}
+        )
+        return _after_action(session, execution, args.step, verb, args.follow)
+
+
 def continue_(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="gallery continue",
@@ -329,17 +347,7 @@ def continue_(argv: list[str]) -> int:
     )
     parser.add_argument("--follow", "-f", action="store_true", help="then watch the run")
     args = parser.parse_args(argv)
-    from sdk._runs import find_step, read_execution
-
-    with Session() as session:
-        execution = read_execution(session, args.execution)
-        find_step(execution, args.step)
-        workflow = session.get(f"/workflows/{execution['workflow_id']}")
-        inputs = _values(args.input, workflow, "--input")
-        session.post(
-            f"/executions/{args.execution}/steps/{args.step}/continue", json={"inputs": inputs}
-        )
-        return _after_action(session, execution, args.step, "continued", args.follow)
+    return _step_action(args, "continue", "inputs", args.input, "--input", "continued")
 
 
 def retry(argv: list[str]) -> int:
@@ -359,18 +367,7 @@ def retry(argv: list[str]) -> int:
     )
     parser.add_argument("--follow", "-f", action="store_true", help="then watch the run")
     args = parser.parse_args(argv)
-    from sdk._runs import find_step, read_execution
-
-    with Session() as session:
-        execution = read_execution(session, args.execution)
-        find_step(execution, args.step)
-        workflow = session.get(f"/workflows/{execution['workflow_id']}")
-        parameters = _values(args.param, workflow, "--param")
-        session.post(
-            f"/executions/{args.execution}/steps/{args.step}/retry",
-            json={"parameters": parameters},
-        )
-        return _after_action(session, execution, args.step, "retried", args.follow)
+    return _step_action(args, "retry", "parameters", args.param, "--param", "retried")
 
 
 def stop(argv: list[str]) -> int:
