@@ -295,6 +295,8 @@ class ExecutionWorkflow:
                 path = f"/gallery/{self.data.workflow_id}/{self.data.execution_id}/{step.name}/"
                 path += f"{out.name}/"
             outputs[out.name] = path if path.endswith("/") else path + "/"
+        if self.recorded_status == "created":
+            self._note_status("running")  # written with the first step's own record
         return StepTask(
             execution_id=self.data.execution_id,
             workflow_id=self.data.workflow_id,
@@ -402,8 +404,7 @@ class ExecutionWorkflow:
             self.recorded_status = status
 
     def _take_records(self) -> Records:
-        if self.recorded_status == "created":
-            self._note_status("running")
+        """The transitions not written yet, handed to whoever writes next."""
         records = Records(
             execution_id=self.data.execution_id,
             steps=self.step_records,
@@ -413,14 +414,9 @@ class ExecutionWorkflow:
         return records
 
     async def _flush(self) -> None:
-        records = Records(
-            execution_id=self.data.execution_id,
-            steps=self.step_records,
-            execution=self.execution_records,
-        )
+        records = self._take_records()
         if records.empty():
             return
-        self.step_records, self.execution_records = [], []
         await workflow.execute_local_activity(
             "record", records, start_to_close_timeout=RECORD_TIMEOUT
         )
