@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,22 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 API = "/api/v1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def git_head() -> str:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    return "?"
 
 
 # --------------------------------------------------------------------------- statistics
@@ -56,11 +73,13 @@ def summary(latencies_ms: Sequence[float]) -> dict[str, float]:
 # --------------------------------------------------------------------------- process stats
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads), from /proc."""
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User + system CPU time of a process (all its threads), from /proc; with ``children``,
+    also that of the children it has waited for (a worker's job subprocesses)."""
     with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    used = (11, 12, 13, 14) if children else (11, 12)
+    return sum(int(fields[i]) for i in used) / CLK_TCK
 
 
 def machine_busy_seconds() -> tuple[float, float]:

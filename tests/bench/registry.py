@@ -20,7 +20,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -43,6 +42,8 @@ from tests.bench.harness import (
     CpuWatch,
     app_server,
     client,
+    git_head,
+    log,
     login,
     moto_endpoint,
     run_load,
@@ -59,10 +60,6 @@ PUBLISH_P99_TARGET_MS = 100.0
 TRANSFER_RATIO_TARGET = 0.8
 S3_KEYS = {"access": "bench", "secret": "bench-secret", "bucket": "gallery"}
 MiB = 1024 * 1024
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- configuration
@@ -918,7 +915,7 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": plan.sizes,
             "backends": plan.backends,
             "client": f"{plan.processes} processes x {plan.threads} threads (httpx, keep-alive)",
-            "git": _git_head(),
+            "git": git_head(),
             "server_stack": _server_stack(),
         },
         "runs": {},
@@ -968,18 +965,6 @@ def _server_stack() -> str:
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     return f"uvicorn 1 worker, loop={loop}, http={http}"
-
-
-def _git_head() -> str:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    return "?"
 
 
 if __name__ == "__main__":

@@ -49,14 +49,22 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 import sdk as wf
 from registry.executions.runner_client import temporal_id
 from registry.settings import Settings
-from tests.bench.harness import ROOT, app_server, machine_busy_seconds, summary
+from tests.bench.harness import (
+    ROOT,
+    app_server,
+    cpu_seconds,
+    git_head,
+    log,
+    machine_busy_seconds,
+    rss_mib,
+    summary,
+)
 from tests.bench.runner_floor import Args as FloorArgs
 from tests.sdk.support import token_of
 from tests.support.databases import sqlite_url
 from tests.support.gallery import Gallery, _prepare, fast_settings
 from tests.support.runner import TemporalServer, settings_env, temporal_server
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PER_STEP_RATIO = 1.5
 THROUGHPUT_RATIO = 0.7
 LATENCY_RATIO = 2.0
@@ -64,10 +72,6 @@ PREFECT_SPEEDUP = 2.0
 CHAIN_STEPS = 20
 FAN_WIDTH = 10
 SETTLE_SECONDS = 0.3  # idle time before a continue/signal, so the run is parked and quiet
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- configuration
@@ -93,11 +97,9 @@ class Plan:
 def proc_cpu(pid: int) -> float:
     """User + system CPU seconds of a process and its waited-for children (job subprocesses)."""
     try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
+        return cpu_seconds(pid, children=True)
     except OSError:
         return math.nan
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK_TCK
 
 
 class Cpu:
@@ -929,7 +931,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
             f"Python {platform.python_version()}",
-            "git": _git_head(),
+            "git": git_head(),
             "quick": plan.quick,
             "reps": plan.reps,
             "concurrent": plan.concurrent,
@@ -975,23 +977,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _rss(pid: int) -> float:
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
+    with contextlib.suppress(OSError):
+        return round(rss_mib(pid), 1)
     return math.nan
-
-
-def _git_head() -> str:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    return "?"
 
 
 if __name__ == "__main__":

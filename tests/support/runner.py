@@ -6,6 +6,7 @@ several share one dev server without taking each other's work.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -63,9 +64,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for key, value in values.items():
         if value is None:
             continue
-        env[f"GALLERY_{key.upper()}"] = (
-            str(value) if not isinstance(value, dict) else __import__("json").dumps(value)
-        )
+        env[f"GALLERY_{key.upper()}"] = json.dumps(value) if isinstance(value, dict) else str(value)
     return env
 
 
