@@ -17,6 +17,16 @@ from runner.records import Recorder
 from runner.steps import StepContext, StepFailure, executor_for
 
 log = logging.getLogger("runner")
+HEARTBEAT_SECONDS = 1.0
+
+
+async def _heartbeat() -> None:
+    """Every step heartbeats while it runs (fetching, unpacking, running, uploading), so a step
+    on a dead worker is retried elsewhere within the heartbeat timeout."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        if activity.in_activity():
+            activity.heartbeat()
 
 
 class Activities:
@@ -54,6 +64,7 @@ class Activities:
             attempt=attempt,
             log_key=key,
         )
+        beat = asyncio.create_task(_heartbeat())
         try:
             outcome = await executor_for(task.step.type)(ctx, task)
         except StepFailure as exc:
@@ -78,6 +89,8 @@ class Activities:
             log.exception("step %s of %s failed in the runner", step, task.execution_id)
             await started
             raise
+        finally:
+            beat.cancel()
         await started
         await self.recorder.step_finished(
             task.execution_id,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import shlex
@@ -19,29 +18,17 @@ import shutil
 import signal
 import socket
 import sys
-import tarfile
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import col, select
-from temporalio import activity
-
-from registry.assets.models import Asset, AssetVersion
-from registry.blobs import BlobNotFound
-from runner import objects
+from runner import objects, packages, steplog
 from runner.messages import StepTask
 from runner.steps.base import Outcome, StepContext, StepFailure
 from sdk import metrics as metrics_rules
 from sdk import spec as ir
 
-LOG_UPLOAD_SECONDS = 2.0
-HEARTBEAT_SECONDS = 1.0
 KILL_GRACE_SECONDS = 5.0
-TAIL_LINES = 8
-# "algorithm <content id>@<version>" → (package blob key, sha256), per worker process.
-_PACKAGES: dict[str, tuple[str, str]] = {}
 
 
 SETPRIV = shutil.which("setpriv")
@@ -83,7 +70,7 @@ async def run(ctx: StepContext, task: StepTask) -> Outcome:
     work = Path(tempfile.mkdtemp(prefix=f"{task.step.name}-", dir=ctx.work_root))
     log_path = work / "step.log"
     try:
-        code = await _code(ctx, props.algorithm)
+        code = await packages.code_dir(ctx, props.algorithm)
         run_dir = work / "code"
         await asyncio.to_thread(_link_tree, code, run_dir)
         notes: list[str] = []
@@ -111,7 +98,8 @@ async def run(ctx: StepContext, task: StepTask) -> Outcome:
         code_ = await _supervise(ctx, argv, run_dir, env, log_path, task.timeout_seconds)
         if code_ != 0:
             raise StepFailure(
-                f"step {task.step.name!r} exited with code {code_}; last lines:\n" + _tail(log_path)
+                f"step {task.step.name!r} exited with code {code_}; last lines:\n"
+                + steplog.tail(log_path)
             )
         outputs, metrics, floats = await _collect(ctx, task, work)
         return Outcome(outputs=outputs, metrics=metrics, floats=floats)
@@ -168,8 +156,8 @@ async def _supervise(
         )
     except OSError as exc:
         raise StepFailure(f"cannot start {argv[0]!r}: {exc}", non_retryable=True) from None
-    pump = asyncio.create_task(_pump(process, log_path))
-    shipper = asyncio.create_task(_ship_log(ctx, log_path))
+    pump = asyncio.create_task(steplog.pump(process, log_path))
+    shipper = asyncio.create_task(steplog.ship(ctx, log_path))
     try:
         try:
             return await asyncio.wait_for(process.wait(), limit_seconds)
@@ -193,40 +181,7 @@ async def _supervise(
         shipper.cancel()
         with contextlib.suppress(BaseException):
             await shipper
-        if _size(log_path) >= 0:
-            await asyncio.to_thread(ctx.blobs.put_file, ctx.log_key, log_path)
-
-
-def _size(path: Path) -> int:
-    """The file's size, or -1 when it does not exist."""
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return -1
-
-
-async def _pump(process: asyncio.subprocess.Process, log_path: Path) -> None:
-    assert process.stdout is not None
-    with log_path.open("ab") as handle:
-        while chunk := await process.stdout.read(65536):
-            handle.write(chunk)
-            handle.flush()
-
-
-async def _ship_log(ctx: StepContext, log_path: Path) -> None:
-    """Upload the log while the step runs (readable from the API) and heartbeat."""
-    shipped = -1
-    last_upload = time.monotonic()
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        if activity.in_activity():
-            activity.heartbeat()
-        if time.monotonic() - last_upload >= LOG_UPLOAD_SECONDS:
-            size = _size(log_path)
-            if size != shipped:
-                await asyncio.to_thread(ctx.blobs.put_file, ctx.log_key, log_path)
-                shipped = size
-            last_upload = time.monotonic()
+        await steplog.ship_final(ctx, log_path)
 
 
 async def _kill_group(process: asyncio.subprocess.Process) -> None:
@@ -245,15 +200,6 @@ def _kill_leftovers(pgid: int) -> None:
     """Whatever the job left running in its group goes with it."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-
-
-def _tail(path: Path) -> str:
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return ""
-    body = [line for line in lines if not line.startswith("gallery: ")]
-    return "\n".join(body[-TAIL_LINES:])
 
 
 async def _collect(
@@ -299,65 +245,3 @@ def _link_tree(source: Path, target: Path) -> None:
             shutil.copy2(src, dst)
 
     shutil.copytree(source, target, copy_function=link)
-
-
-async def _code(ctx: StepContext, algorithm: ir.AlgorithmSpec) -> Path:
-    """The algorithm's code directory: its package from the registry, unpacked once per sha."""
-    if algorithm.source != "gallery":
-        raise StepFailure(
-            "this step runs local code (code_dir); publish it first (release_to_gallery or "
-            "release) so a worker can fetch it",
-            non_retryable=True,
-        )
-    where = f"algorithm {algorithm.content_id}@{algorithm.version}"
-    known = _PACKAGES.get(where)  # versions are immutable: ask the database once
-    if known is not None:
-        key, sha = known
-        target = ctx.code_cache / sha
-        if target.is_dir():
-            return target
-        await asyncio.to_thread(_unpack, ctx, key, sha, target, where)
-        return target
-    async with ctx.db.read() as session:
-        row = (
-            await session.exec(
-                select(AssetVersion.package_key, AssetVersion.package_sha256)
-                .join(Asset, col(Asset.id) == col(AssetVersion.asset_id))
-                .where(Asset.content_id == algorithm.content_id)
-                .where(AssetVersion.version == algorithm.version)
-            )
-        ).first()
-    if row is None or row[0] is None or row[1] is None:
-        raise StepFailure(f"{where} has no package in this registry", non_retryable=True)
-    key, sha = row[0], row[1]
-    if len(_PACKAGES) > 10_000:
-        _PACKAGES.clear()
-    _PACKAGES[where] = (key, sha)
-    target = ctx.code_cache / sha
-    if not target.is_dir():
-        await asyncio.to_thread(_unpack, ctx, key, sha, target, where)
-    return target
-
-
-def _unpack(ctx: StepContext, key: str, sha: str, target: Path, where: str) -> None:
-    ctx.code_cache.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=ctx.code_cache))
-    try:
-        archive = staging / "package.tar.gz"
-        digest = hashlib.sha256()
-        try:
-            with archive.open("wb") as handle:
-                for chunk in ctx.blobs.open(key):
-                    digest.update(chunk)
-                    handle.write(chunk)
-        except BlobNotFound:
-            raise StepFailure(f"{where}: its package is missing", non_retryable=True) from None
-        if digest.hexdigest() != sha:
-            raise StepFailure(f"{where}: its package fails its sha256 check", non_retryable=True)
-        tree = staging / "tree"
-        with tarfile.open(archive, mode="r:gz") as tar:
-            tar.extractall(tree, filter="data")
-        with contextlib.suppress(OSError):  # another step unpacked it first: keep theirs
-            os.replace(tree, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

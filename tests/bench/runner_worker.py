@@ -110,17 +110,17 @@ def install_trace() -> None:
 
     Database.__init__ = init  # type: ignore[method-assign]
     from registry.blobs.local import LocalBlobStore
-    from runner import activities, records, steps
+    from runner import activities, packages, records, steplog, steps
     from runner.steps import job
 
     records.Recorder.step_started = _async("record_running", records.Recorder.step_started)  # type: ignore[method-assign]
     records.Recorder.step_finished = _async("record_final", records.Recorder.step_finished)  # type: ignore[method-assign]
     records.Recorder.apply = _async("record_batch", records.Recorder.apply)  # type: ignore[method-assign]
-    job._code = _async("code_lookup", job._code)
+    packages.code_dir = _async("code_lookup", packages.code_dir)
     job._link_tree = _sync("link_tree", job._link_tree)
     job._arguments = _async("arguments", job._arguments)
     job._supervise = _async("supervise", job._supervise)
-    job._pump = _async("process_output", job._pump)
+    steplog.pump = _async("process_output", steplog.pump)
     job._collect = _async("collect", job._collect)
     LocalBlobStore.put_file = _sync("log_upload", LocalBlobStore.put_file)  # type: ignore[method-assign]
     steps.EXECUTORS["job"] = _async("executor", steps.EXECUTORS["job"])
