@@ -15,6 +15,7 @@ from registry.executions.models import log_key
 from runner.messages import Records, StepResult, StepTask
 from runner.records import Recorder
 from runner.steps import StepContext, StepFailure, executor_for
+from runner.tenancy import Tenants, UnknownExecution
 
 log = logging.getLogger("runner")
 HEARTBEAT_SECONDS = 1.0
@@ -34,6 +35,7 @@ class Activities:
         self.db = db
         self.blobs = blobs
         self.recorder = Recorder(db)
+        self.tenants = Tenants(db)
         self.work_root = data_dir / "work"
         self.code_cache = data_dir / "cache" / "code"
         self.work_root.mkdir(parents=True, exist_ok=True)
@@ -56,16 +58,22 @@ class Activities:
                 inputs={k: v.path if v.kind == "path" else v.value for k, v in task.inputs.items()},
             )
         )
-        ctx = StepContext(
-            db=self.db,
-            blobs=self.blobs,
-            work_root=self.work_root,
-            code_cache=self.code_cache,
-            attempt=attempt,
-            log_key=key,
-        )
         beat = asyncio.create_task(_heartbeat())
         try:
+            try:
+                tenant = await self.tenants.of(task.execution_id)
+            except UnknownExecution as exc:
+                raise StepFailure(f"{exc}; the step does not run", non_retryable=True) from None
+            ctx = StepContext(
+                db=self.db,
+                blobs=self.blobs,
+                work_root=self.work_root,
+                code_cache=self.code_cache,
+                attempt=attempt,
+                log_key=key,
+                tenant=tenant,
+                tenants=self.tenants,
+            )
             outcome = await executor_for(task.step.type)(ctx, task)
         except StepFailure as exc:
             await started

@@ -1,7 +1,10 @@
 """Object-store paths of steps (``/<bucket>/<dir>/…``) on top of the blob store.
 
 A path maps to the blob key ``objects/<bucket>/<dir>/…``, so step data lives beside the
-registry's packages in the one configured store (a local directory or an S3 bucket).
+registry's packages in the one configured store (a local directory or an S3 bucket), and no
+step path can name a package or a log. Every path must also lie inside the namespace of the
+execution's workspace (``/<owner>/<workspace>/``): the worker checks it here, whatever the
+registry checked before.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from registry.blobs import BlobNotFound, BlobStore
+from registry.workspaces.storage import outside_message, parts, within
 
 PREFIX = "objects"
 
@@ -18,18 +22,21 @@ class ObjectPathError(ValueError):
     """A path that is not ``/<bucket>/<dir>/…`` or climbs out with ``..``."""
 
 
-def key_of(path: str) -> str:
-    parts = [p for p in path.split("/") if p]
-    if not path.startswith("/") or not parts or any(p in (".", "..") for p in parts):
+def key_of(path: str, space: str) -> str:
+    """The blob key of ``path``, which must lie inside the namespace ``space``."""
+    found = parts(path)
+    if found is None:
         raise ObjectPathError(f"{path!r} is not an object-store path written /<bucket>/<dir>/")
-    return "/".join([PREFIX, *parts])
+    if not within(path, space):
+        raise ObjectPathError(outside_message(path, space))
+    return "/".join([PREFIX, *found])
 
 
-def download(blobs: BlobStore, path: str, target: Path) -> Path:
+def download(blobs: BlobStore, path: str, target: Path, space: str) -> Path:
     """A directory path (ending ``/``) fetches everything under it into ``target``; a file
     path fetches that one object into ``target``. Returns what the step is given."""
+    key = key_of(path, space)
     target.mkdir(parents=True, exist_ok=True)
-    key = key_of(path)
     if not path.endswith("/"):
         local = target / PurePosixPath(key).name
         try:
@@ -61,9 +68,9 @@ def _fetch(blobs: BlobStore, key: str, local: Path) -> None:
             handle.write(chunk)
 
 
-def upload(blobs: BlobStore, source: Path, path: str) -> int:
+def upload(blobs: BlobStore, source: Path, path: str, space: str) -> int:
     """Store every file under ``source`` below the directory ``path``; returns the count."""
-    base = key_of(path)
+    base = key_of(path, space)
     count = 0
     for dirpath, _dirs, files in os.walk(source):
         for name in sorted(files):

@@ -46,9 +46,9 @@ LOST_WORKER_RERUNS = 3
 TERMINAL = frozenset({"succeeded", "skipped", "failed", "stopped"})
 
 
-def default_root(workflow_id: str, storage: str) -> str:
+def default_root(namespace: str, workflow_id: str, storage: str) -> str:
     """Where a storage lives when the workflow's configuration gives it no root."""
-    return f"/gallery/{workflow_id}/{storage}/"
+    return f"{namespace}{workflow_id}/{storage}/"
 
 
 @workflow.defn(name=ir.EXECUTION_WORKFLOW, sandboxed=False)
@@ -292,7 +292,10 @@ class ExecutionWorkflow:
             if out.path is not None:
                 path = str(resolve(out.path))
             else:
-                path = f"/gallery/{self.data.workflow_id}/{self.data.execution_id}/{step.name}/"
+                path = (
+                    f"{self.data.namespace}{self.data.workflow_id}/{self.data.execution_id}/"
+                    f"{step.name}/"
+                )
                 path += f"{out.name}/"
             outputs[out.name] = path if path.endswith("/") else path + "/"
         if self.recorded_status == "created":
@@ -353,7 +356,7 @@ class ExecutionWorkflow:
     def _storage_path(self, value: ir.StoragePath) -> str:
         storage = next(s for s in self.spec.storages if s.name == value.storage)
         root = self.data.storages.get(value.storage) or default_root(
-            self.data.workflow_id, value.storage
+            self.data.namespace, self.data.workflow_id, value.storage
         )
         with_id = (
             value.with_execution_id

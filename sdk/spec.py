@@ -632,10 +632,13 @@ class ExecutionInput(_Model):
 
     ``steps`` are the steps to run (all, or a scene's); ``entry_outputs`` and ``entry_metrics``
     hold what steps outside a scene produced in the workflow's latest successful runs.
+    ``namespace`` is the workspace's object-store directory (``/<owner>/<workspace>/``): default
+    storage roots and outputs go under it.
     """
 
     execution_id: str
     workflow_id: str
+    namespace: str = Field(default="/gallery/", pattern=r"^/([A-Za-z0-9._-]+/)+$")
     spec: WorkflowSpec
     parameters: dict[str, Any] = Field(default_factory=dict)
     storages: dict[str, str] = Field(default_factory=dict)

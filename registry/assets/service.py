@@ -500,3 +500,36 @@ async def import_check(
         importable=not blockers,
         blockers=blockers,
     )
+
+
+async def use_check(
+    session: AsyncSession, *, pins: list[tuple[str, str]], principal: Principal
+) -> list[ImportBlocker]:
+    """What stops the principal from using these pinned versions (and what they depend on)
+    now: a deleted asset or version, one no longer shared with them, or a yanked one.
+
+    Access is checked when it is used (DESIGN.md §2): every start of an execution, and every
+    package a worker fetches, asks again.
+    """
+    blockers: list[ImportBlocker] = []
+    for content_id, number in dict.fromkeys(pins):
+        asset = (await session.exec(select(Asset).where(Asset.content_id == content_id))).first()
+        version = None
+        if asset is not None:
+            version = (
+                await session.exec(
+                    select(AssetVersion).where(
+                        AssetVersion.asset_id == asset.id, AssetVersion.version == number
+                    )
+                )
+            ).first()
+        if asset is None or version is None:
+            reason = "deleted"
+        elif not await access.can_read_version(session, asset, version, principal):
+            reason = "no longer shared with the workspace's owner"
+        else:
+            check = await import_check(session, asset=asset, version=version, principal=principal)
+            blockers.extend(check.blockers)
+            continue
+        blockers.append(ImportBlocker(content_id=content_id, version=number, reason=reason))
+    return blockers

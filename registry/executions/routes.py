@@ -54,10 +54,11 @@ async def launch(
     """Create the records, then start the run; if the runner cannot take it, say so (503)
     and leave the record failed with the reason."""
     async with ctx.db.write() as session:
-        workflow, _ = await workspaces.find_workflow(session, workflow_id, user)
+        workflow, workspace = await workspaces.find_workflow(session, workflow_id, user)
         execution, message = await service.start_execution(
             session,
             workflow=workflow,
+            workspace=workspace,
             data=data,
             principal=user,
             settings=ctx.settings,
@@ -200,12 +201,14 @@ async def rerun_execution(
 
 async def _step_of(
     ctx: CtxDep, user: Principal, execution_id: str, step: str
-) -> tuple[Execution, RuntimeWorkflow, StepRun]:
-    """An execution the user may see, its workflow, and one of its steps (404 otherwise)."""
+) -> tuple[Execution, RuntimeWorkflow, StepRun, str]:
+    """An execution the user may see, its workflow, one of its steps (404 otherwise), and
+    its workspace's storage namespace."""
     async with ctx.db.read() as session:
-        execution, workflow, _ = await service.find_execution(session, execution_id, user)
+        execution, workflow, workspace = await service.find_execution(session, execution_id, user)
         row = await service.find_step(session, execution, step)
-    return execution, workflow, row
+        space = await workspaces.namespace_of(session, workspace)
+    return execution, workflow, row, space
 
 
 @post("/executions/{execution_id:str}/steps/{step:str}/continue", status_code=200)
@@ -219,9 +222,9 @@ async def continue_step(
     """Give a waiting step the values of its delayed placeholders; it runs at once."""
     user = signed_in(principal)
     body = data or ContinueBody()
-    execution, workflow, row = await _step_of(ctx, user, execution_id, step)
+    execution, workflow, row, space = await _step_of(ctx, user, execution_id, step)
     spec = ir.WorkflowSpec.model_validate(workflow.spec)
-    service.check_continue(spec, execution, row, body.inputs)
+    service.check_continue(spec, execution, row, body.inputs, space)
     await ctx.runner.update(
         execution_id, ir.UPDATE_CONTINUE, ir.ContinueInput(step=step, values=body.inputs)
     )
@@ -239,7 +242,7 @@ async def retry_step(
     """Run a failed or stopped step again, optionally with changed placeholder values."""
     user = signed_in(principal)
     body = data or RetryBody()
-    execution, workflow, row = await _step_of(ctx, user, execution_id, step)
+    execution, workflow, row, space = await _step_of(ctx, user, execution_id, step)
     async with ctx.db.read() as session:
         running = await service.open_execution(session, workflow)
     if running is not None and running.id != execution.id:
@@ -248,7 +251,7 @@ async def retry_step(
             "one runs at a time"
         )
     spec = ir.WorkflowSpec.model_validate(workflow.spec)
-    service.check_retry(spec, execution, row, body.parameters)
+    service.check_retry(spec, execution, row, body.parameters, space)
     await ctx.runner.update(
         execution_id, ir.UPDATE_RETRY, ir.RetryInput(step=step, parameters=body.parameters)
     )
@@ -261,7 +264,7 @@ async def stop_step(
 ) -> ExecutionRead:
     """Stop one step (its process group is killed); the run can retry it later."""
     user = signed_in(principal)
-    execution, _, row = await _step_of(ctx, user, execution_id, step)
+    execution, _, row, _ = await _step_of(ctx, user, execution_id, step)
     if row.status not in ("pending", "running", "waiting_input"):
         raise Conflict(f"step {step!r} of {execution.name} is {row.status}; nothing to stop")
     await ctx.runner.update(execution_id, ir.UPDATE_STOP_STEP, ir.StopStepInput(step=step))
@@ -280,7 +283,7 @@ async def step_logs(
     """The step's output so far (it is uploaded while the step runs). ``offset`` skips bytes
     already read; the ``X-Log-Size`` header says how far the log goes."""
     user = signed_in(principal)
-    execution, _, row = await _step_of(ctx, user, execution_id, step)
+    execution, _, row, _ = await _step_of(ctx, user, execution_id, step)
     key = row.log_key
     if attempt is not None:
         key = log_key(execution_id, step, attempt)

@@ -14,8 +14,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from registry.accounts.service import Principal
-from registry.errors import Conflict, FieldError, InvalidInput, NotFound
+from registry.accounts.models import User
+from registry.accounts.service import Principal, principal_for
+from registry.assets.service import use_check
+from registry.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from registry.executions.models import OPEN_STATUSES, Execution, StepRun
 from registry.executions.schemas import (
     CompareRow,
@@ -30,6 +32,8 @@ from registry.models_base import has_word, utcnow
 from registry.settings import Settings
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 from registry.workspaces.schemas import WorkflowConfig
+from registry.workspaces.service import namespace_of
+from registry.workspaces.storage import check_paths
 from sdk import spec as ir
 
 MAX_COMPARE = 20
@@ -124,10 +128,28 @@ def resolve_parameters(
     return values
 
 
+async def pinned_blockers(
+    session: AsyncSession, workflow: RuntimeWorkflow, spec: ir.WorkflowSpec, owner: Principal
+) -> None:
+    """Refuse (403, listing them) when the workspace's owner may no longer use a version the
+    workflow pins: its source version and every algorithm its steps run."""
+    pins = [(content_id, version) for _, content_id, version in ir.gallery_algorithms(spec)]
+    if workflow.source_content_id and workflow.source_version:
+        pins.insert(0, (workflow.source_content_id, workflow.source_version))
+    blockers = await use_check(session, pins=pins, principal=owner)
+    if blockers:
+        reasons = "; ".join(f"{b.content_id}@{b.version}: {b.reason}" for b in blockers)
+        raise Forbidden(
+            f"workflow {workflow.name!r} cannot run: {reasons}",
+            blockers=[b.model_dump() for b in blockers],
+        )
+
+
 async def start_execution(
     session: AsyncSession,
     *,
     workflow: RuntimeWorkflow,
+    workspace: Workspace,
     data: ExecutionStart,
     principal: Principal,
     settings: Settings,
@@ -147,6 +169,20 @@ async def start_execution(
     spec = ir.WorkflowSpec.model_validate(workflow.spec)
     config = WorkflowConfig.model_validate(workflow.config)
     parameters = resolve_parameters(spec, config, data.parameters)
+    space = await namespace_of(session, workspace)
+    strays = check_paths(
+        spec,
+        space,
+        values=parameters,
+        storages=config.storages,
+        values_field="parameters",
+        storages_field="config.storages",
+    )
+    if strays:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in strays)
+        raise InvalidInput(f"invalid paths: {detail}", strays)
+    owner = await _owner(session, workspace)
+    await pinned_blockers(session, workflow, spec, owner)
     scene = data.scene if data.scene is not None else config.scene
     steps = [s.name for s in spec.steps]
     entry_outputs: dict[str, dict[str, str]] = {}
@@ -212,6 +248,7 @@ async def start_execution(
     message = ir.ExecutionInput(
         execution_id=execution.execution_id,
         workflow_id=workflow.workflow_id,
+        namespace=space,
         spec=spec,
         parameters=parameters,
         storages=dict(config.storages),
@@ -432,8 +469,14 @@ async def compare(session: AsyncSession, ids: list[str], principal: Principal) -
     return rows
 
 
+async def _owner(session: AsyncSession, workspace: Workspace) -> Principal:
+    user = await session.get(User, workspace.owner_id)
+    assert user is not None
+    return await principal_for(session, user)
+
+
 def check_continue(
-    spec: ir.WorkflowSpec, execution: Execution, step: StepRun, values: dict[str, Any]
+    spec: ir.WorkflowSpec, execution: Execution, step: StepRun, values: dict[str, Any], space: str
 ) -> None:
     """The registry's own check before the workflow's validator: clear 409s and 422s."""
     if step.status != "waiting_input":
@@ -448,10 +491,22 @@ def check_continue(
     errors += ir.check_values(spec, {k: v for k, v in values.items() if k in needed})
     if errors:
         raise _problems("inputs", errors)
+    _inside(spec, space, values, "inputs")
+
+
+def _inside(spec: ir.WorkflowSpec, space: str, values: dict[str, Any], field: str) -> None:
+    outside = check_paths(spec, space, values=values, values_field=field)
+    if outside:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in outside)
+        raise InvalidInput(f"invalid paths: {detail}", outside)
 
 
 def check_retry(
-    spec: ir.WorkflowSpec, execution: Execution, step: StepRun, parameters: dict[str, Any]
+    spec: ir.WorkflowSpec,
+    execution: Execution,
+    step: StepRun,
+    parameters: dict[str, Any],
+    space: str,
 ) -> None:
     if step.status not in ("failed", "stopped"):
         raise Conflict(
@@ -461,3 +516,4 @@ def check_retry(
     problems = ir.check_values(spec, parameters)
     if problems:
         raise _problems("parameters", problems)
+    _inside(spec, space, parameters, "parameters")

@@ -20,6 +20,7 @@ from registry.workspaces.schemas import (
     WorkspaceCreate,
     WorkspaceRead,
 )
+from registry.workspaces.storage import namespace
 
 
 @get("/workspaces")
@@ -37,7 +38,12 @@ async def create_workspace(
     user = signed_in(principal)
     async with ctx.db.write() as session:
         workspace = await service.create_workspace(session, name=data.name, principal=user)
-    return WorkspaceRead(name=workspace.name, owner=user.username, created_at=workspace.created_at)
+    return WorkspaceRead(
+        name=workspace.name,
+        owner=user.username,
+        created_at=workspace.created_at,
+        storage=namespace(user.username, workspace.name),
+    )
 
 
 @get("/workspaces/{ws:str}/workflows")
@@ -115,7 +121,7 @@ async def save_config(
     user = signed_in(principal)
     async with ctx.db.write() as session:
         row, workspace = await service.find_workflow(session, workflow_id, user)
-        row = await service.save_config(session, workflow=row, config=data)
+        row = await service.save_config(session, workflow=row, workspace=workspace, config=data)
     return service.to_read(row, workspace)
 
 

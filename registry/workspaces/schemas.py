@@ -19,6 +19,10 @@ class WorkspaceRead(BaseModel):
     name: str
     owner: str
     created_at: datetime
+    storage: str = Field(
+        description="The object-store directory the workspace owns (/<owner>/<workspace>/): "
+        "storage roots and path placeholders must lie inside it"
+    )
 
 
 class WorkflowImport(BaseModel):

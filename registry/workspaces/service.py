@@ -26,6 +26,7 @@ from registry.workspaces.schemas import (
     WorkflowUpdate,
     WorkspaceRead,
 )
+from registry.workspaces.storage import check_paths, namespace
 from sdk import spec as ir
 
 DEFAULT = "default"
@@ -75,7 +76,18 @@ async def my_workspaces(session: AsyncSession, principal: Principal) -> list[Wor
         .where(WorkspaceMember.user_id == principal.user_id)
         .order_by(col(Workspace.name))
     )
-    return [WorkspaceRead(name=w.name, owner=owner, created_at=w.created_at) for w, owner in rows]
+    return [
+        WorkspaceRead(
+            name=w.name, owner=owner, created_at=w.created_at, storage=namespace(owner, w.name)
+        )
+        for w, owner in rows
+    ]
+
+
+async def namespace_of(session: AsyncSession, workspace: Workspace) -> str:
+    """The workspace's object-store namespace, ``/<owner>/<workspace>/``."""
+    owner = (await session.exec(select(User.username).where(User.id == workspace.owner_id))).one()
+    return namespace(owner, workspace.name)
 
 
 async def find_workspace(session: AsyncSession, name: str, principal: Principal) -> Workspace:
@@ -319,8 +331,9 @@ async def list_workflows(
     return found
 
 
-def validate_config(spec_json: dict[str, object], config: WorkflowConfig) -> None:
-    """Check values against the spec; a 422 names each placeholder, storage or scene."""
+def validate_config(spec_json: dict[str, object], config: WorkflowConfig, space: str) -> None:
+    """Check values against the spec and the workspace's namespace ``space``; a 422 names
+    each placeholder, storage or scene."""
     spec = ir.WorkflowSpec.model_validate(spec_json)
     placeholders = {p.name: p for p in spec.placeholders}
     storages = {s.name for s in spec.storages}
@@ -340,6 +353,8 @@ def validate_config(spec_json: dict[str, object], config: WorkflowConfig) -> Non
             errors.append(FieldError(where, "exists", f"no storage {name!r}"))
         elif not ROOT_RE.fullmatch(root):
             errors.append(FieldError(where, "root", f"{root!r} is not {ROOT_RULE}"))
+    if not errors:
+        errors = check_paths(spec, space, values=config.placeholders, storages=config.storages)
     if config.scene is not None and config.scene not in {s.name for s in spec.scenes}:
         known = ", ".join(s.name for s in spec.scenes) or "none"
         errors.append(FieldError("scene", "exists", f"no scene {config.scene!r} (has: {known})"))
@@ -349,9 +364,13 @@ def validate_config(spec_json: dict[str, object], config: WorkflowConfig) -> Non
 
 
 async def save_config(
-    session: AsyncSession, *, workflow: RuntimeWorkflow, config: WorkflowConfig
+    session: AsyncSession,
+    *,
+    workflow: RuntimeWorkflow,
+    workspace: Workspace,
+    config: WorkflowConfig,
 ) -> RuntimeWorkflow:
-    validate_config(workflow.spec, config)
+    validate_config(workflow.spec, config, await namespace_of(session, workspace))
     workflow.config = config.model_dump()
     workflow.updated_at = utcnow()
     session.add(workflow)

@@ -8,6 +8,7 @@ from typing import Any
 
 from registry.blobs import BlobStore
 from registry.db import Database
+from runner.tenancy import Tenant, Tenants
 
 
 class StepFailure(Exception):
@@ -31,6 +32,9 @@ class StepContext:
     code_cache: Path
     attempt: int
     log_key: str
+    tenant: Tenant
+    """The execution's workspace, from the database: its namespace bounds the step's paths."""
+    tenants: Tenants
 
 
 @dataclass

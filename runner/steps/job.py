@@ -114,7 +114,11 @@ async def _arguments(ctx: StepContext, task: StepTask, work: Path, notes: list[s
             assert value.path is not None
             try:
                 local = await asyncio.to_thread(
-                    objects.download, ctx.blobs, value.path, work / "inputs" / name
+                    objects.download,
+                    ctx.blobs,
+                    value.path,
+                    work / "inputs" / name,
+                    ctx.tenant.namespace,
                 )
             except objects.ObjectPathError as exc:
                 raise StepFailure(f"input {name!r}: {exc}", non_retryable=True) from None
@@ -228,7 +232,9 @@ async def _collect(
         }
     for name, path in task.outputs.items():
         try:
-            await asyncio.to_thread(objects.upload, ctx.blobs, work / "outputs" / name, path)
+            await asyncio.to_thread(
+                objects.upload, ctx.blobs, work / "outputs" / name, path, ctx.tenant.namespace
+            )
         except objects.ObjectPathError as exc:
             raise StepFailure(f"output {name!r}: {exc}", non_retryable=True) from None
     return dict(task.outputs), metrics, floats

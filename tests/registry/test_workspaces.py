@@ -123,9 +123,11 @@ def test_configuration_is_typed_and_names_what_is_wrong(
 ) -> None:
     owner, workflow, _ = imported
     url = f"/workflows/{workflow['id']}/config"
+    space = next(w for w in owner.get("/workspaces").json() if w["name"] == "default")["storage"]
+    assert space == f"/{owner.get('/me').json()['username']}/default/"
     good = {
         "placeholders": {"c": 2.5, "model_type": "logreg", "test_size": 0.2},
-        "storages": {"output": "/results/digits/"},
+        "storages": {"output": f"{space}results/digits/"},
         "scene": "train_and_export",
     }
     saved = owner.put(url, json=good)
@@ -137,6 +139,11 @@ def test_configuration_is_typed_and_names_what_is_wrong(
         ({"placeholders": {"nope": 1}}, "placeholders.nope", "exists"),
         ({"storages": {"output": "results"}}, "storages.output", "root"),
         ({"storages": {"other": "/a/b/"}}, "storages.other", "exists"),
+        # Another workspace's namespace, another user's, the bucket itself, a look-alike.
+        ({"storages": {"output": "/results/digits/"}}, "storages.output", "namespace"),
+        ({"storages": {"output": "/admin/default/x/"}}, "storages.output", "namespace"),
+        ({"storages": {"output": space.rsplit("/", 2)[0] + "/"}}, "storages.output", "namespace"),
+        ({"storages": {"output": space[:-1] + "2/x/"}}, "storages.output", "namespace"),
         ({"scene": "everything"}, "scene", "exists"),
     ]
     for config, field, rule in cases:

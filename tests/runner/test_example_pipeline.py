@@ -33,9 +33,18 @@ def test_a_second_user_runs_the_published_example_end_to_end(
         f"/workflows/{workflow_id}/config", json={"placeholders": {"model_type": "tree"}}
     )
     assert bad_config.status_code == 422 and "model_type" in bad_config.text
-    configured = user.put(
+    # Storage roots live in the analyst's own workspace namespace, /<user>/default/…
+    outside = user.put(
         f"/workflows/{workflow_id}/config",
         json={"placeholders": {"c": -1.0}, "storages": {"output": "/results/digits/"}},
+    )
+    assert outside.status_code == 422, outside.text
+    assert outside.json()["errors"][0]["field"] == "storages.output"
+    assert outside.json()["errors"][0]["rule"] == "namespace"
+    root = f"/{user.get('/me').json()['username']}/default/results/digits/"
+    configured = user.put(
+        f"/workflows/{workflow_id}/config",
+        json={"placeholders": {"c": -1.0}, "storages": {"output": root}},
     )
     assert configured.status_code == 200, configured.text
 
@@ -73,7 +82,7 @@ def test_a_second_user_runs_the_published_example_end_to_end(
     accuracy = step(done, "train")["metrics"]["metrics"][0]
     assert accuracy["key"] == "accuracy" and accuracy["data"]["value"] > 0.9
     release = step(done, "export")["outputs"]["release"]
-    assert release.startswith(f"/results/digits/{execution_id}/")
+    assert release.startswith(f"{root}{execution_id}/")
     if runtime.gallery.settings.s3_endpoint is None:
         card = runtime.gallery.settings.data_dir / "blobs" / "objects"
         card = card.joinpath(*[p for p in release.split("/") if p]) / "card.json"
@@ -82,7 +91,7 @@ def test_a_second_user_runs_the_published_example_end_to_end(
     # The fix goes into the saved configuration too, for the runs that follow.
     user.put(
         f"/workflows/{workflow_id}/config",
-        json={"placeholders": {"c": 1.0}, "storages": {"output": "/results/digits/"}},
+        json={"placeholders": {"c": 1.0}, "storages": {"output": root}},
     ).raise_for_status()
     scene = user.post(
         f"/workflows/{workflow_id}/executions",
