@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -12,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 from registry.blobs import BlobStore
 from registry.db import Database
 from registry.executions.models import log_key
+from registry.settings import Settings
 from runner.messages import Records, StepResult, StepTask
 from runner.records import Recorder
 from runner.steps import StepContext, StepFailure, executor_for
@@ -31,13 +31,14 @@ async def _heartbeat() -> None:
 
 
 class Activities:
-    def __init__(self, db: Database, blobs: BlobStore, data_dir: Path) -> None:
+    def __init__(self, db: Database, blobs: BlobStore, settings: Settings) -> None:
         self.db = db
         self.blobs = blobs
+        self.settings = settings
         self.recorder = Recorder(db)
         self.tenants = Tenants(db)
-        self.work_root = data_dir / "work"
-        self.code_cache = data_dir / "cache" / "code"
+        self.work_root = settings.data_dir / "work"
+        self.code_cache = settings.data_dir / "cache" / "code"
         self.work_root.mkdir(parents=True, exist_ok=True)
 
     @activity.defn(name="run_step")
@@ -73,6 +74,7 @@ class Activities:
                 log_key=key,
                 tenant=tenant,
                 tenants=self.tenants,
+                settings=self.settings,
             )
             outcome = await executor_for(task.step.type)(ctx, task)
         except StepFailure as exc:

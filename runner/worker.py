@@ -68,7 +68,7 @@ def build_workers(
 
 async def serve(settings: Settings, *, queues: Sequence[str] = (), workflows: bool = True) -> None:
     db = Database(settings.resolved_database_url)
-    activities = Activities(db, open_blob_store(settings), settings.data_dir)
+    activities = Activities(db, open_blob_store(settings), settings)
     client = await _connect_with_retry(settings)
     workers = build_workers(
         client,

@@ -8,6 +8,7 @@ from typing import Any
 
 from registry.blobs import BlobStore
 from registry.db import Database
+from registry.settings import Settings
 from runner.tenancy import Tenant, Tenants
 
 
@@ -35,6 +36,8 @@ class StepContext:
     tenant: Tenant
     """The execution's workspace, from the database: its namespace bounds the step's paths."""
     tenants: Tenants
+    settings: Settings
+    """The worker's settings (limits, sandbox)."""
 
 
 @dataclass

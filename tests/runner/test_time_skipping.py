@@ -18,6 +18,7 @@ import sdk as wf
 from registry.blobs.local import LocalBlobStore
 from registry.db import Database
 from registry.migrate import upgrade
+from registry.settings import Settings
 from runner.activities import Activities
 from runner.workflow import ExecutionWorkflow
 from sdk import spec as ir
@@ -52,7 +53,7 @@ def gated_spec() -> ir.WorkflowSpec:
 async def run_gated(tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any], float]:
     db = Database(sqlite_url(tmp_path))
     await upgrade(db)
-    activities = Activities(db, LocalBlobStore(tmp_path / "blobs"), tmp_path)
+    activities = Activities(db, LocalBlobStore(tmp_path / "blobs"), Settings(data_dir=tmp_path))
     spec = gated_spec()
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
