@@ -5,10 +5,28 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
+
+
+class StepLimits(BaseModel):
+    """What a step's process may use (a resource flavor's limits, DESIGN.md §4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    network: bool = Field(
+        default=False,
+        description="share the worker's network (else the step has none: loopback only)",
+    )
+    memory_mb: int = Field(default=8192, ge=64, description="address space per process")
+    cpu_seconds: int | None = Field(
+        default=None, ge=1, description="CPU time per process (unset: the step's timeout)"
+    )
+    open_files: int = Field(default=4096, ge=16)
+    processes: int = Field(default=1024, ge=8, description="processes and threads of the step")
+    file_mb: int = Field(default=8192, ge=1, description="largest file the step may write")
 
 
 class Settings(BaseSettings):
@@ -39,15 +57,43 @@ class Settings(BaseSettings):
     worker_slots: int = Field(default=32, ge=1, le=1000)
     flavor_queues: dict[str, str] = Field(default_factory=dict)
     execution_open_seconds: float = Field(default=7 * 86400.0, gt=0)
+    # Step sandbox (bubblewrap): the limits of steps whose resource flavor is not listed in
+    # `flavors` (JSON: flavor -> limits); read-only host paths added to every sandbox; the
+    # first of the uids steps run as when the worker is root; and the switch that runs steps
+    # unsandboxed where bwrap cannot work (never on a shared machine).
+    step_limits: StepLimits = Field(default_factory=lambda: StepLimits())
+    flavors: dict[str, StepLimits] = Field(default_factory=dict)
+    sandbox_read_only_paths: list[Path] = Field(default_factory=list)
+    sandbox_uid_base: int = Field(default=1_000_000_000, ge=1000, le=2_000_000_000)
+    unsafe_no_sandbox: bool = False
 
     secret_key: str | None = None
     access_token_ttl_seconds: int = Field(default=3600, ge=60)
     max_upload_bytes: int = Field(default=512 * MiB, ge=1)
     max_manifest_bytes: int = Field(default=1 * MiB, ge=1024)
+    # Packages, checked at publish and again by a worker before it unpacks one: total bytes
+    # of its files, members (files and directories), unpacked/compressed ratio (held only
+    # against packages unpacking to over 1 MiB). A worker keeps unpacked packages up to
+    # code_cache_bytes (least recently used go first) and a step's log up to step_log_bytes.
+    package_max_unpacked_bytes: int = Field(default=2048 * MiB, ge=1)
+    package_max_members: int = Field(default=20_000, ge=1)
+    package_max_ratio: float = Field(default=100.0, ge=1)
+    code_cache_bytes: int = Field(default=4096 * MiB, ge=0)
+    step_log_bytes: int = Field(default=64 * MiB, ge=4096)
 
     # argon2id cost; the defaults follow OWASP's minimum (19 MiB, 2 passes).
     password_memory_kib: int = Field(default=19 * 1024, ge=8)
     password_time_cost: int = Field(default=2, ge=1)
+    # Hashes run in worker threads, this many at a time (each holds password_memory_kib).
+    password_hash_threads: int = Field(default=2, ge=1, le=64)
+    # Sign-in throttling, counted per process (each replica keeps its own counts): failed
+    # password checks within the window, per username and per client address (IPv6: per /64).
+    # Over either limit the answer is 429 with Retry-After. At most signin_tracked_keys
+    # usernames and addresses are remembered; the least recently seen are forgotten first.
+    signin_failures_per_user: int = Field(default=10, ge=1)
+    signin_failures_per_address: int = Field(default=50, ge=1)
+    signin_window_seconds: int = Field(default=300, ge=1)
+    signin_tracked_keys: int = Field(default=10_000, ge=2)
 
     # Orphaned package blobs (a publish that died between upload and commit) older than this
     # are removed at start-up.

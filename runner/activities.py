@@ -14,6 +14,7 @@ from registry.executions.models import log_key
 from registry.settings import Settings
 from runner.messages import Records, StepResult, StepTask
 from runner.records import Recorder
+from runner.sandbox import Sandbox
 from runner.steps import StepContext, StepFailure, executor_for
 from runner.tenancy import Tenants, UnknownExecution
 
@@ -37,6 +38,7 @@ class Activities:
         self.settings = settings
         self.recorder = Recorder(db)
         self.tenants = Tenants(db)
+        self.sandbox = Sandbox.from_settings(settings)
         self.work_root = settings.data_dir / "work"
         self.code_cache = settings.data_dir / "cache" / "code"
         self.work_root.mkdir(parents=True, exist_ok=True)
@@ -75,6 +77,7 @@ class Activities:
                 tenant=tenant,
                 tenants=self.tenants,
                 settings=self.settings,
+                sandbox=self.sandbox,
             )
             outcome = await executor_for(task.step.type)(ctx, task)
         except StepFailure as exc:

@@ -63,6 +63,8 @@ class StepTask(_Model):
     parameters: dict[str, Any] = Field(default_factory=dict)
     inputs: dict[str, InputValue] = Field(default_factory=dict)
     outputs: dict[str, str] = Field(default_factory=dict)
+    flavor: str | None = None
+    """The step's resource flavor (its value resolved): the worker maps it to limits."""
     attempt_base: int = 0
     max_attempts: int = 1
     timeout_seconds: float

@@ -10,6 +10,7 @@ registry checked before.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path, PurePosixPath
 
 from registry.blobs import BlobNotFound, BlobStore
@@ -69,13 +70,18 @@ def _fetch(blobs: BlobStore, key: str, local: Path) -> None:
 
 
 def upload(blobs: BlobStore, source: Path, path: str, space: str) -> int:
-    """Store every file under ``source`` below the directory ``path``; returns the count."""
+    """Store every regular file under ``source`` below the directory ``path``; returns the
+    count. What a step left there is not trusted: links (which could point at the worker's
+    own files) and special files (a FIFO would block the upload) are skipped, and a
+    ``source`` that is not a real directory uploads nothing."""
     base = key_of(path, space)
+    if not stat.S_ISDIR(os.lstat(source).st_mode):
+        return 0
     count = 0
-    for dirpath, _dirs, files in os.walk(source):
+    for dirpath, _dirs, files in os.walk(source):  # never follows links to directories
         for name in sorted(files):
             local = Path(dirpath) / name
-            if local.is_symlink():
+            if not stat.S_ISREG(os.lstat(local).st_mode):
                 continue
             relative = local.relative_to(source).as_posix()
             blobs.put_file(f"{base}/{relative}", local)

@@ -267,13 +267,19 @@ class ExecutionWorkflow:
             self.handles.pop(name, None)
             self.dirty = True
 
-    def _queue(self, step: ir.StepSpec) -> str:
+    def _flavor(self, step: ir.StepSpec) -> str | None:
         if step.type == "job":
             flavor = step.typed_properties().resource.flavor
             if flavor is not None:
                 value = self._resolver(step.name)(flavor)
-                if isinstance(value, str) and value in self.data.flavor_queues:
-                    return self.data.flavor_queues[value]
+                if isinstance(value, str):
+                    return value
+        return None
+
+    def _queue(self, step: ir.StepSpec) -> str:
+        flavor = self._flavor(step)
+        if flavor is not None and flavor in self.data.flavor_queues:
+            return self.data.flavor_queues[flavor]
         return self.data.task_queue
 
     def _task(self, step: ir.StepSpec, resolve: dag.Resolver) -> StepTask:
@@ -307,6 +313,7 @@ class ExecutionWorkflow:
             parameters=parameters,
             inputs=inputs,
             outputs=outputs,
+            flavor=self._flavor(step),
             attempt_base=self.attempt_base.get(step.name, 0),
             max_attempts=step.policy.retry.max_attempts,
             timeout_seconds=step.policy.max_execution_minutes * 60,

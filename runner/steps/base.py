@@ -9,6 +9,7 @@ from typing import Any
 from registry.blobs import BlobStore
 from registry.db import Database
 from registry.settings import Settings
+from runner.sandbox import Sandbox
 from runner.tenancy import Tenant, Tenants
 
 
@@ -38,6 +39,7 @@ class StepContext:
     tenants: Tenants
     settings: Settings
     """The worker's settings (limits, sandbox)."""
+    sandbox: Sandbox
 
 
 @dataclass

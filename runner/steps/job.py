@@ -1,10 +1,15 @@
-"""JobStep: run an algorithm as a subprocess in a fresh working directory.
+"""JobStep: run an algorithm as a sandboxed subprocess in a fresh working directory.
 
 Inputs are downloaded and passed as ``--<input>=<local path>``, parameters as
 ``--<name>=<value>``, outputs as ``--<output>=<local dir>`` and uploaded afterwards. Output is
 streamed to a log object while the process runs; ``metrics.json`` in a metrics output is
-validated and stored. The process runs in its own process group, which is killed on timeout,
-on stop and on cancellation, and once the main process exits, so nothing keeps running.
+validated and stored. The process runs in the sandbox (:mod:`runner.sandbox`) with a clean
+environment and its flavor's limits; it is killed, with everything it started, on timeout, on
+stop, on cancellation, when its worker dies, and once the main process exits.
+
+The working directory (``/job`` inside the sandbox) holds ``code/`` (the current directory),
+``inputs/<name>``, ``outputs/<name>`` and ``tmp/`` (``/tmp``); the log is kept outside it, so
+the job cannot write to it except through its output.
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ import shlex
 import shutil
 import signal
 import socket
+import stat
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from registry.settings import StepLimits
 from runner import objects, packages, steplog
 from runner.messages import StepTask
+from runner.sandbox import INSIDE, PATH, Placement, Sandbox
 from runner.steps.base import Outcome, StepContext, StepFailure
 from sdk import metrics as metrics_rules
 from sdk import spec as ir
@@ -35,7 +43,8 @@ SETPRIV = shutil.which("setpriv")
 
 
 def _with_parent(argv: list[str]) -> list[str]:
-    """Linux: the job gets SIGKILL if the worker that started it dies.
+    """Unsandboxed (GALLERY_UNSAFE_NO_SANDBOX): the job gets SIGKILL if the worker that started
+    it dies (in the sandbox, bwrap's --die-with-parent does this).
 
     ``setpriv --pdeathsig`` (util-linux) sets it and execs the job, so the worker can start the
     process without a Python ``preexec_fn``, which would force a slow fork of the whole worker
@@ -64,50 +73,107 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _limits(ctx: StepContext, task: StepTask) -> StepLimits:
+    """The step's flavor's limits from this worker's settings, or the default ones."""
+    if task.flavor is not None and task.flavor in ctx.settings.flavors:
+        return ctx.settings.flavors[task.flavor]
+    return ctx.settings.step_limits
+
+
+def _environment(
+    task: StepTask, algorithm: ir.AlgorithmSpec, attempt: int, home: str
+) -> dict[str, str]:
+    """Only what the step is given: never the worker's own environment (its secrets)."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:{PATH}",
+        "LANG": "C.UTF-8",
+        "HOME": home,
+        "TMPDIR": home,
+        **algorithm.environments,
+        "PYTHONUNBUFFERED": "1",
+        "GALLERY_EXECUTION_ID": task.execution_id,
+        "GALLERY_STEP": task.step.name,
+        "GALLERY_ATTEMPT": str(attempt),
+    }
+
+
 async def run(ctx: StepContext, task: StepTask) -> Outcome:
     props = task.step.typed_properties()
     assert isinstance(props, ir.JobProperties)
+    sandbox = ctx.sandbox
+    if sandbox.problem is not None:
+        raise StepFailure(f"this worker {sandbox.describe()}", non_retryable=True)
     work = Path(tempfile.mkdtemp(prefix=f"{task.step.name}-", dir=ctx.work_root))
     log_path = work / "step.log"
+    job = work / "job"
+    place = Placement(job, INSIDE if sandbox.enabled else job)
     try:
+        (job / "tmp").mkdir(parents=True)
         code = await packages.code_dir(ctx, props.algorithm)
-        run_dir = work / "code"
-        await asyncio.to_thread(_link_tree, code, run_dir)
+        run_dir = job / "code"
+        await asyncio.to_thread(_link_tree, code, run_dir, sandbox.mode != "userns")
         notes: list[str] = []
-        args = await _arguments(ctx, task, work, notes)
+        args = await _arguments(ctx, task, job, place, notes)
         algorithm = props.algorithm
         if algorithm.boot_file:
-            argv = [sys.executable, str(run_dir / algorithm.boot_file), *args]
+            argv = [sys.executable, place.view(run_dir / algorithm.boot_file), *args]
         else:
             assert algorithm.command
             argv = _command(algorithm.command, args)
-        env = {
-            **os.environ,
-            **algorithm.environments,
-            "PYTHONUNBUFFERED": "1",
-            "GALLERY_EXECUTION_ID": task.execution_id,
-            "GALLERY_STEP": task.step.name,
-            "GALLERY_ATTEMPT": str(ctx.attempt),
-        }
-        header = [
-            f"gallery: step {task.step.name!r}, attempt {ctx.attempt}, on {socket.gethostname()}",
-            *notes,
-            "gallery: $ " + shlex.join(argv),
-        ]
-        log_path.write_text("\n".join(header) + "\n")
-        code_ = await _supervise(ctx, argv, run_dir, env, log_path, task.timeout_seconds)
+        limits = _limits(ctx, task)
+        env = _environment(task, algorithm, ctx.attempt, place.view(job / "tmp"))
+        with sandbox.claim() as uid:
+            writable = [job, job / "tmp", *_dirs(run_dir), *(job / "outputs").iterdir()]
+            await asyncio.to_thread(sandbox.prepare, place, uid, writable)
+            header = [
+                f"gallery: step {task.step.name!r}, attempt {ctx.attempt}, on "
+                f"{socket.gethostname()}; {_sandbox_note(sandbox, limits, uid)}",
+                *notes,
+                "gallery: $ " + shlex.join(argv),
+            ]
+            log_path.write_text("\n".join(header) + "\n")
+            full = sandbox.command(
+                argv,
+                place=place,
+                limits=limits,
+                env=env,
+                uid=uid,
+                timeout_seconds=task.timeout_seconds,
+                cwd=run_dir,
+            )
+            if not sandbox.enabled:
+                full = _with_parent(full)
+            code_ = await _supervise(ctx, full, run_dir, env, log_path, task.timeout_seconds)
         if code_ != 0:
             raise StepFailure(
                 f"step {task.step.name!r} exited with code {code_}; last lines:\n"
                 + steplog.tail(log_path)
             )
-        outputs, metrics, floats = await _collect(ctx, task, work)
+        outputs, metrics, floats = await _collect(ctx, task, job)
         return Outcome(outputs=outputs, metrics=metrics, floats=floats)
     finally:
         await asyncio.to_thread(shutil.rmtree, work, True)
 
 
-async def _arguments(ctx: StepContext, task: StepTask, work: Path, notes: list[str]) -> list[str]:
+def _sandbox_note(sandbox: Sandbox, limits: StepLimits, uid: int) -> str:
+    if not sandbox.enabled:
+        return "UNSANDBOXED (GALLERY_UNSAFE_NO_SANDBOX)"
+    who = f"uid {uid}" if sandbox.mode == "root" else "a user namespace"
+    net = "network" if limits.network else "no network"
+    return f"sandboxed as {who}, {net}, memory {limits.memory_mb} MiB"
+
+
+def _dirs(root: Path) -> list[Path]:
+    """``root`` and every directory below it (the step may add files to its code copy)."""
+    found = [root]
+    for path, dirs, _ in os.walk(root):
+        found += [Path(path) / d for d in dirs]
+    return found
+
+
+async def _arguments(
+    ctx: StepContext, task: StepTask, work: Path, place: Placement, notes: list[str]
+) -> list[str]:
     args: list[str] = []
     for name, value in task.inputs.items():
         if value.kind == "path":
@@ -128,7 +194,7 @@ async def _arguments(ctx: StepContext, task: StepTask, work: Path, notes: list[s
                 ) from None
             if local.is_dir() and not any(local.iterdir()):
                 notes.append(f"gallery: input {name!r}: nothing is stored at {value.path}")
-            args.append(f"--{name}={local}")
+            args.append(f"--{name}={place.view(local)}")
         else:
             args.append(f"--{name}={_text(value.value)}")
     for name, parameter in task.parameters.items():
@@ -136,7 +202,7 @@ async def _arguments(ctx: StepContext, task: StepTask, work: Path, notes: list[s
     for name in task.outputs:
         local = work / "outputs" / name
         local.mkdir(parents=True)
-        args.append(f"--{name}={local}")
+        args.append(f"--{name}={place.view(local)}")
     return args
 
 
@@ -150,7 +216,7 @@ async def _supervise(
 ) -> int:
     try:
         process = await asyncio.create_subprocess_exec(
-            *_with_parent(argv),
+            *argv,
             cwd=cwd,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
@@ -216,12 +282,13 @@ async def _collect(
         if kinds.get(name) != "metrics":
             continue
         found = work / "outputs" / name / "metrics.json"
-        if not found.is_file():
+        raw = _read_plain(found, metrics_rules.MAX_BYTES + 1)
+        if raw is None:
             raise StepFailure(
                 f"step {task.step.name!r} wrote no metrics.json into --{name}", non_retryable=True
             )
         try:
-            entries = metrics_rules.parse(found.read_bytes())
+            entries = metrics_rules.parse(raw)
         except metrics_rules.MetricsError as exc:
             raise StepFailure(
                 f"step {task.step.name!r}: {name}/metrics.json: {exc}", non_retryable=True
@@ -240,14 +307,31 @@ async def _collect(
     return dict(task.outputs), metrics, floats
 
 
-def _link_tree(source: Path, target: Path) -> None:
-    """A private copy of the code (hard links where possible: cheap, and the cache stays
-    intact because jobs replace files rather than write into them in place)."""
+def _read_plain(path: Path, limit: int) -> bytes | None:
+    """Up to ``limit`` bytes of a regular file the job wrote, or None when there is none.
 
-    def link(src: str, dst: str) -> None:
+    The job is finished but was hostile: a symbolic link (to the worker's secrets) or a FIFO
+    (which would block the worker) in its place is not followed or opened for reading.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return handle.read(limit)
+
+
+def _link_tree(source: Path, target: Path, link: bool) -> None:
+    """A private copy of the code. Hard links where the job runs as another user than the
+    cache's owner (cheap, and it cannot write into the shared files); real copies otherwise,
+    so a job can never change the cached code other steps will run."""
+
+    def hard_link(src: str, dst: str) -> None:
         try:
             os.link(src, dst)
         except OSError:
             shutil.copy2(src, dst)
 
-    shutil.copytree(source, target, copy_function=link)
+    shutil.copytree(source, target, copy_function=hard_link if link else shutil.copy2)

