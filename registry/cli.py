@@ -75,26 +75,87 @@ def user(argv: list[str]) -> int:
     create.add_argument("--admin", action="store_true", help="make an administrator")
     create.add_argument("--password", help="prompted for when omitted")
     create.add_argument("--password-stdin", action="store_true")
+    reset = sub.add_parser(
+        "set-password",
+        help="set a user's password (ends their sign-ins and revokes their personal tokens)",
+    )
+    reset.add_argument("username")
+    reset.add_argument("--password", help="prompted for when omitted")
+    reset.add_argument("--password-stdin", action="store_true")
+    deactivate = sub.add_parser(
+        "deactivate",
+        help="stop a user: no sign-in, and every token they hold stops working",
+    )
+    deactivate.add_argument("username")
+    reactivate = sub.add_parser(
+        "reactivate", help="let a deactivated user sign in again (old tokens stay revoked)"
+    )
+    reactivate.add_argument("username")
     args = parser.parse_args(argv)
     try:
-        password = _password(args, f"Password for {args.username}: ")
-
-        async def work(ctx: Context) -> None:
-            async with ctx.db.write() as session:
-                await accounts.create_user(
-                    session,
-                    username=args.username,
-                    password=password,
-                    passwords=ctx.passwords,
-                    is_admin=args.admin,
-                )
-
-        _run(work)
+        if args.action == "create":
+            return _create_user(args)
+        if args.action == "set-password":
+            return _set_password(args)
+        return _set_active(args.username, active=args.action == "reactivate")
     except GalleryError as exc:
         return _fail(exc.detail)
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    password = _password(args, f"Password for {args.username}: ")
+
+    async def work(ctx: Context) -> None:
+        await accounts.create_user(
+            ctx.db,
+            username=args.username,
+            password=password,
+            passwords=ctx.passwords,
+            is_admin=args.admin,
+        )
+
+    _run(work)
     role = "administrator" if args.admin else "user"
     print(f"created {role} {args.username}")
     return 0
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    password = _password(args, f"New password for {args.username}: ")
+
+    async def work(ctx: Context) -> accounts.CredentialsEnded:
+        return await accounts.reset_password(
+            ctx.db, username=args.username, new_password=password, passwords=ctx.passwords
+        )
+
+    ended = _run(work)
+    print(
+        f"set the password of {args.username}; their earlier sign-ins ended and "
+        f"{_tokens(ended.personal_tokens_revoked)} revoked"
+    )
+    return 0
+
+
+def _set_active(username: str, *, active: bool) -> int:
+    async def work(ctx: Context) -> accounts.CredentialsEnded:
+        async with ctx.db.write() as session:
+            _, ended = await accounts.set_active(session, username=username, active=active)
+            return ended
+
+    ended = _run(work)
+    if active:
+        print(f"reactivated {username}: they can sign in again (their old tokens stay revoked)")
+    else:
+        print(
+            f"deactivated {username}: sign-in refused, earlier sign-ins ended and "
+            f"{_tokens(ended.personal_tokens_revoked)} revoked (a running server notices "
+            "within a few seconds)"
+        )
+    return 0
+
+
+def _tokens(count: int) -> str:
+    return f"{count} personal access token{'' if count == 1 else 's'}"
 
 
 def group(argv: list[str]) -> int:

@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from registry.accounts.service import Principal, authenticate
+from registry.accounts.throttle import SignInThrottle
 from registry.blobs import BlobStore, open_blob_store
 from registry.db import Database
 from registry.errors import Unauthenticated
@@ -23,8 +24,9 @@ from registry.settings import Settings
 class PrincipalCache:
     """Recently resolved bearer tokens, so a request does not pay three queries to say who it is.
 
-    Entries live a few seconds; this process evicts them at once when a token is revoked or a
-    group changes (another process's change, e.g. the admin CLI, shows within ``ttl``).
+    Entries live a few seconds; this process evicts them at once when a token is revoked, a
+    password changes, a user is deactivated or a group changes (another process's change,
+    e.g. the admin CLI or another replica, shows within ``ttl``).
     """
 
     def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
@@ -59,6 +61,7 @@ class Context:
     passwords: Passwords
     tokens: AccessTokens
     runner: RunnerClient
+    signins: SignInThrottle
     principals: PrincipalCache = field(default_factory=PrincipalCache)
 
     @classmethod
@@ -69,10 +72,18 @@ class Context:
             db=Database(settings.resolved_database_url),
             blobs=open_blob_store(settings),
             passwords=Passwords(
-                memory_kib=settings.password_memory_kib, time_cost=settings.password_time_cost
+                memory_kib=settings.password_memory_kib,
+                time_cost=settings.password_time_cost,
+                threads=settings.password_hash_threads,
             ),
             tokens=AccessTokens(settings.resolved_secret_key(), settings.access_token_ttl_seconds),
             runner=RunnerClient(settings.resolved_temporal_address, settings.temporal_namespace),
+            signins=SignInThrottle(
+                per_user=settings.signin_failures_per_user,
+                per_address=settings.signin_failures_per_address,
+                window_seconds=settings.signin_window_seconds,
+                max_keys=settings.signin_tracked_keys,
+            ),
         )
 
 

@@ -2,16 +2,19 @@
 
 GalleryError                      base; ``status`` is the HTTP status it maps to
 ├── InvalidInput (422)            a field breaks a rule; ``errors`` name field and rule
-│   └── InvalidGrant (400)        OAuth2 password grant refused (RFC 6749 ``invalid_grant``)
+│   ├── InvalidGrant (400)        OAuth2 password grant refused (RFC 6749 ``invalid_grant``)
+│   └── MalformedBody (400)       the body is not UTF-8 JSON within the limits (depth, numbers)
 ├── Unauthenticated (401)         missing, forged, expired or revoked credentials
 ├── Forbidden (403)               readable, but the caller may not change it
 ├── NotFound (404)                absent, or not readable by the caller (same answer)
 ├── Conflict (409)                duplicate name or version, resource still in use
 ├── PayloadTooLarge (413)         an upload over the configured limit
+├── TooManyRequests (429)         too many failed sign-ins; ``retry_after`` seconds to wait
 └── Unavailable (503)             the runner (Temporal) cannot be reached; nothing changed
 
 Callers recover by class: fix the input (422/400/413), sign in again (401), ask the owner
-(403/404), pick another name or version (409) or try again later (503).
+(403/404), pick another name or version (409), wait ``Retry-After`` seconds (429) or try again
+later (503).
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ class InvalidGrant(InvalidInput):
     title = "invalid_grant"
 
 
+class MalformedBody(InvalidInput):
+    status = 400
+    title = "Malformed body"
+
+
 class Unauthenticated(GalleryError):
     status = 401
     title = "Not authenticated"
@@ -83,6 +91,17 @@ class Conflict(GalleryError):
 class PayloadTooLarge(GalleryError):
     status = 413
     title = "Payload too large"
+
+
+class TooManyRequests(GalleryError):
+    """Refused without being tried; the answer carries ``Retry-After: <retry_after>``."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 class Unavailable(GalleryError):

@@ -8,14 +8,20 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from registry.errors import GalleryError
+from registry.errors import GalleryError, TooManyRequests
 
 log = logging.getLogger("registry")
 PROBLEM_JSON = "application/problem+json"
 
 
 def _problem(
-    request: Request[Any, Any, Any], status: int, title: str, detail: str, **extra: Any
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response[dict[str, Any]]:
     body = {
         "type": "about:blank",
@@ -25,8 +31,10 @@ def _problem(
         "instance": request.url.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": 'Bearer realm="gallery"'} if status == 401 else None
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="gallery"'
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def gallery_error(request: Request[Any, Any, Any], exc: GalleryError) -> Response[dict[str, Any]]:
@@ -34,7 +42,10 @@ def gallery_error(request: Request[Any, Any, Any], exc: GalleryError) -> Respons
     errors = getattr(exc, "errors", None)
     if errors:
         extra["errors"] = [e.as_dict() for e in errors]
-    return _problem(request, exc.status, exc.title, exc.detail, **extra)
+    headers = None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return _problem(request, exc.status, exc.title, exc.detail, headers=headers, **extra)
 
 
 def validation_error(
@@ -44,7 +55,12 @@ def validation_error(
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             field = str(item.get("key") or item.get("source") or "body")
-            errors.append({"field": field, "rule": "invalid", "message": str(item.get("message"))})
+            message = str(item.get("message"))
+            if message == repr(field):  # Litestar's message for a missing value is its KeyError
+                message = "is required"
+                if field == "data":
+                    field, message = "body", "a JSON body is required"
+            errors.append({"field": field, "rule": "invalid", "message": message})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail)
     return _problem(request, 422, "Invalid input", detail, errors=errors)
 

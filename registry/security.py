@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,13 +22,36 @@ from joserfc.jwt import JWTClaimsRegistry
 PAT_PREFIX = "gly_"
 _USER_ID = re.compile(r"[1-9][0-9]{0,17}")
 _ISSUER = "gallery"
+# The JWT claim that carries the user's credentials epoch (see ``AccessTokens``).
+_EPOCH = "epoch"
+
+T = TypeVar("T")
 
 
 class Passwords:
-    """argon2id: memory-hard, with the cost taken from settings."""
+    """argon2id: memory-hard, with the cost taken from settings.
 
-    def __init__(self, *, memory_kib: int, time_cost: int) -> None:
+    ``hash`` and ``verify`` block for tens of milliseconds; a server calls the ``*_async``
+    twins, which run them in this object's own worker threads, at most ``threads`` at a time
+    (each hash holds ``memory_kib``), so the event loop keeps serving and a flood of sign-ins
+    queues instead of exhausting memory.
+    """
+
+    def __init__(self, *, memory_kib: int, time_cost: int, threads: int = 2) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+
+    async def _in_thread(self, work: Callable[..., T], *args: str) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, work, *args)
+
+    async def hash_async(self, password: str) -> str:
+        return await self._in_thread(self.hash, password)
+
+    async def verify_async(self, stored: str, password: str) -> bool:
+        return await self._in_thread(self.verify, stored, password)
+
+    async def dummy_verify_async(self) -> None:
+        await self._in_thread(self.dummy_verify)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -52,8 +79,20 @@ class IssuedToken:
     expires_in: int
 
 
+@dataclass(frozen=True)
+class TokenSubject:
+    """Whom a valid JWT names, and the credentials epoch it was issued in."""
+
+    user_id: int
+    epoch: int
+
+
 class AccessTokens:
-    """Short-lived bearer JWTs (HS256) for a user id."""
+    """Short-lived bearer JWTs (HS256) for a user id.
+
+    Each token carries the user's credentials epoch; a password change or a deactivation
+    moves the epoch on, so every token issued before it stops working (checked on use).
+    """
 
     def __init__(self, secret: str, ttl_seconds: int) -> None:
         self._key = OctKey.import_key(hashlib.sha256(secret.encode()).digest())
@@ -64,13 +103,19 @@ class AccessTokens:
             exp={"essential": True},
         )
 
-    def issue(self, user_id: int) -> IssuedToken:
+    def issue(self, user_id: int, epoch: int) -> IssuedToken:
         now = int(time.time())
-        claims = {"iss": _ISSUER, "sub": str(user_id), "iat": now, "exp": now + self.ttl}
+        claims = {
+            "iss": _ISSUER,
+            "sub": str(user_id),
+            "iat": now,
+            "exp": now + self.ttl,
+            _EPOCH: epoch,
+        }
         return IssuedToken(jwt.encode({"alg": "HS256"}, claims, self._key), self.ttl)
 
-    def user_id(self, token: str) -> int | None:
-        """The user id of a valid token; None when forged, malformed or expired."""
+    def subject(self, token: str) -> TokenSubject | None:
+        """Whom a valid token names; None when forged, malformed or expired."""
         try:
             decoded = jwt.decode(token, self._key, algorithms=["HS256"])
             self._claims.validate(decoded.claims)
@@ -78,7 +123,11 @@ class AccessTokens:
             # Only the canonical form we issue: no signs, spaces or leading zeros, and in range.
             if not (isinstance(subject, str) and _USER_ID.fullmatch(subject)):
                 return None
-            return int(subject)
+            # Tokens from before epochs existed carry none: they belong to epoch 0.
+            epoch = decoded.claims.get(_EPOCH, 0)
+            if type(epoch) is not int or epoch < 0:
+                return None
+            return TokenSubject(int(subject), epoch)
         except (JoseError, ValueError, KeyError, TypeError):
             return None
 

@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from sdk._errors import ConfigurationError, GalleryError
-from sdk._session import DEFAULT_URL, Session, save_credentials
+from sdk._session import DEFAULT_URL, Session, load_credentials, save_credentials
 
 Command = Callable[[list[str]], int]
 
@@ -57,6 +57,58 @@ def login(argv: list[str]) -> int:
 
 def _token_name() -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"cli-{socket.gethostname()}")[:64]
+
+
+def _read_passwords(stdin: bool, username: str) -> tuple[str, str]:
+    """The current and the new password: two lines of stdin, or asked for on the terminal."""
+    if stdin:
+        current = sys.stdin.readline().rstrip("\n")
+        new = sys.stdin.readline().rstrip("\n")
+        if not new:
+            raise ConfigurationError(
+                "--password-stdin reads two lines: the current password, then the new one"
+            )
+        return current, new
+    current = getpass.getpass(f"Current password for {username}: ")
+    new = getpass.getpass("New password: ")
+    if getpass.getpass("New password again: ") != new:
+        raise ConfigurationError("the two new passwords differ; nothing was changed")
+    return current, new
+
+
+def passwd(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gallery passwd",
+        description="Change your password. Your earlier sign-ins end and your personal access "
+        "tokens are revoked (so a stolen one stops working); the saved login is renewed.",
+    )
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the current and the new password as two lines from stdin",
+    )
+    args = parser.parse_args(argv)
+    stored = load_credentials()
+    with Session() as session:
+        username = session.get("/me")["username"]
+        current, new = _read_passwords(args.password_stdin, username)
+        changed = session.post(
+            "/me/password", json={"current_password": current, "new_password": new}
+        )
+        url, used = session.url, session.token
+    print(f"Changed the password of {username}: {changed['detail']}", flush=True)
+    if used != stored.get("token") or url != stored.get("url", "").rstrip("/"):
+        print("The token you used no longer works; sign in again with 'gallery login'.")
+        return 0
+    with Session(url, token="") as anonymous:
+        grant = anonymous.post(
+            "/auth/token", data={"grant_type": "password", "username": username, "password": new}
+        )
+    with Session(url, grant["access_token"]) as signed_in:
+        created = signed_in.post("/tokens", json={"name": _token_name(), "expires_in_days": 90})
+    path = save_credentials(url, created["token"], username)
+    print(f"Signed in again as {username}; new token saved in {path}")
+    return 0
 
 
 def search(argv: list[str]) -> int:
@@ -479,6 +531,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 BUILTIN: dict[str, tuple[Command, str]] = {
     "login": (login, "sign in and store a personal access token"),
+    "passwd": (passwd, "change your password (ends your other sign-ins and tokens)"),
     "search": (search, "search the catalog"),
     "publish": (publish, "publish a workflow from FILE.py[:VARIABLE]"),
     "import": (import_, "import CONTENT_ID[@VERSION] into a workspace"),

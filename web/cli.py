@@ -8,13 +8,11 @@ import subprocess
 import sys
 import threading
 
-from registry.bootstrap import ensure_admin
+from registry.bootstrap import ensure_admin, save_initial_password
 from registry.context import Context
 from registry.migrate import upgrade
 from registry.settings import Settings
 from runner.embedded import start_dev_server, stop, wait_until_listening
-
-PASSWORD_FILE = "initial-admin-password"
 
 
 async def _prepare(settings: Settings) -> str | None:
@@ -87,6 +85,16 @@ def _stop_child(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def _announce_first_admin(settings: Settings, password: str) -> None:
+    """Keep the first administrator's password in the data dir (owner-only) and say so."""
+    path = save_initial_password(settings.data_dir, password)
+    print(f"Created the first administrator: admin / {password}  (also in {path})")
+    print(
+        "  (the file is removed when admin first signs in; change the password with "
+        "'gallery passwd')"
+    )
+
+
 def _run_app(
     settings: Settings,
     host: str,
@@ -108,10 +116,7 @@ def _run_app(
     else:
         print(f"Temporal at {settings.temporal_address}")
     if password is not None:
-        path = settings.data_dir / PASSWORD_FILE
-        path.touch(mode=0o600)
-        path.write_text(password + "\n")
-        print(f"Created the first administrator: admin / {password}  (also in {path})")
+        _announce_first_admin(settings, password)
     print(f"A worker runs executions (log: {settings.data_dir / 'worker.log'})")
     print(f"Gallery is starting on {url}")
     print(f"Sign in from the shell:  gallery login --url {url} --username admin")

@@ -18,6 +18,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     is_admin: bool = False
     is_active: bool = True
+    # Moves on at every password change and deactivation; bearer JWTs carry the epoch they
+    # were issued in, and one from an earlier epoch is refused.
+    credentials_epoch: int = 0
     created_at: datetime = Field(default_factory=utcnow)
 
 

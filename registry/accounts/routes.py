@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Router, delete, get, post
+from litestar import Request, Router, delete, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
 from registry.accounts import service
-from registry.accounts.models import AccessToken
+from registry.accounts.models import AccessToken, User
 from registry.accounts.service import Principal
+from registry.bootstrap import FIRST_ADMIN, forget_initial_password
 from registry.context import CtxDep, PrincipalDep, signed_in
 from registry.errors import Forbidden, InvalidGrant
 
@@ -62,10 +63,26 @@ class UserCreate(BaseModel):
     is_admin: bool = False
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str
+    new_password: str
+
+
+class PasswordChanged(BaseModel):
+    personal_tokens_revoked: int
+    detail: str
+
+
 class UserRead(BaseModel):
     username: str
     is_admin: bool
+    is_active: bool
     created_at: datetime
+
+
+class UserDeactivated(UserRead):
+    personal_tokens_revoked: int
 
 
 class GroupCreate(BaseModel):
@@ -90,20 +107,41 @@ def _admin(principal: PrincipalDep) -> Principal:
     return user
 
 
+def _address(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _user_read(user: User) -> UserRead:
+    return UserRead(
+        username=user.username,
+        is_admin=user.is_admin,
+        is_active=user.is_active,
+        created_at=user.created_at,
+    )
+
+
 @post("/auth/token", status_code=200)
 async def issue_token(
     ctx: CtxDep,
+    request: Request[Any, Any, Any],
     data: Annotated[TokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> TokenResponse:
-    """OAuth2 password grant: a short-lived bearer JWT."""
+    """OAuth2 password grant: a short-lived bearer JWT. Too many failed attempts for one
+    username or from one address answer 429 with Retry-After."""
     if data.grant_type != "password":
         raise InvalidGrant("grant_type must be 'password'", error="unsupported_grant_type")
-    async with ctx.db.read() as session:
-        user = await service.sign_in(
-            session, username=data.username, password=data.password, passwords=ctx.passwords
-        )
+    user = await service.sign_in(
+        ctx.db,
+        username=data.username,
+        password=data.password,
+        address=_address(request),
+        passwords=ctx.passwords,
+        throttle=ctx.signins,
+    )
     assert user.id is not None
-    issued = ctx.tokens.issue(user.id)
+    if user.is_admin and user.username == FIRST_ADMIN:
+        forget_initial_password(ctx.settings.data_dir)
+    issued = ctx.tokens.issue(user.id, user.credentials_epoch)
     return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
 
@@ -113,6 +151,36 @@ async def me(ctx: CtxDep, principal: PrincipalDep) -> MeRead:
     async with ctx.db.read() as session:
         names = await service.group_names(session, user.group_ids)
     return MeRead(username=user.username, is_admin=user.is_admin, groups=names)
+
+
+@post("/me/password", status_code=200)
+async def change_password(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    request: Request[Any, Any, Any],
+    data: JSONBody[PasswordChange],
+) -> PasswordChanged:
+    """Change my password. Every bearer token issued before, and every personal access token
+    of mine, stops working: sign in again (and create new personal tokens)."""
+    user = signed_in(principal)
+    ended = await service.change_password(
+        ctx.db,
+        principal=user,
+        current_password=data.current_password,
+        new_password=data.new_password,
+        address=_address(request),
+        passwords=ctx.passwords,
+        throttle=ctx.signins,
+    )
+    ctx.principals.clear()
+    if user.is_admin and user.username == FIRST_ADMIN:
+        forget_initial_password(ctx.settings.data_dir)
+    count = ended.personal_tokens_revoked
+    return PasswordChanged(
+        personal_tokens_revoked=count,
+        detail=f"password changed; earlier sign-ins ended and {count} personal access "
+        f"token{'' if count == 1 else 's'} revoked: sign in again with the new password",
+    )
 
 
 def _token_read(row: AccessToken) -> PersonalTokenRead:
@@ -158,15 +226,40 @@ async def revoke_token(ctx: CtxDep, principal: PrincipalDep, token_id: FromPath[
 @post("/users", status_code=201)
 async def create_user(ctx: CtxDep, principal: PrincipalDep, data: JSONBody[UserCreate]) -> UserRead:
     _admin(principal)
+    user = await service.create_user(
+        ctx.db,
+        username=data.username,
+        password=data.password,
+        passwords=ctx.passwords,
+        is_admin=data.is_admin,
+    )
+    return _user_read(user)
+
+
+@post("/users/{username:str}/deactivate", status_code=200)
+async def deactivate_user(
+    ctx: CtxDep, principal: PrincipalDep, username: FromPath[str]
+) -> UserDeactivated:
+    """Stop a user: sign-in is refused, and every bearer token and personal access token they
+    hold stops working at once (they stay revoked after a reactivation)."""
+    admin = _admin(principal)
     async with ctx.db.write() as session:
-        user = await service.create_user(
-            session,
-            username=data.username,
-            password=data.password,
-            passwords=ctx.passwords,
-            is_admin=data.is_admin,
-        )
-    return UserRead(username=user.username, is_admin=user.is_admin, created_at=user.created_at)
+        user, ended = await service.set_active(session, username=username, active=False, by=admin)
+    ctx.principals.clear()
+    return UserDeactivated(
+        **_user_read(user).model_dump(), personal_tokens_revoked=ended.personal_tokens_revoked
+    )
+
+
+@post("/users/{username:str}/reactivate", status_code=200)
+async def reactivate_user(
+    ctx: CtxDep, principal: PrincipalDep, username: FromPath[str]
+) -> UserRead:
+    """Let a deactivated user sign in again (their old tokens stay revoked)."""
+    admin = _admin(principal)
+    async with ctx.db.write() as session:
+        user, _ = await service.set_active(session, username=username, active=True, by=admin)
+    return _user_read(user)
 
 
 @post("/groups", status_code=201)
@@ -217,10 +310,13 @@ router = Router(
     route_handlers=[
         issue_token,
         me,
+        change_password,
         create_token,
         list_tokens,
         revoke_token,
         create_user,
+        deactivate_user,
+        reactivate_user,
         create_group,
         read_group,
         add_group_members,

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.accounts.models import AccessToken, Group, GroupMember, User
+from registry.accounts.throttle import SignInThrottle
+from registry.db import Database
 from registry.errors import Conflict, InvalidGrant, InvalidInput, NotFound, Unauthenticated
 from registry.models_base import NAME_RE, NAME_RULE, utcnow
 from registry.security import (
@@ -21,6 +24,10 @@ from registry.security import (
 )
 
 MIN_PASSWORD = 8
+# Row ids are 32-bit on PostgreSQL (64-bit on SQLite): a larger id cannot exist, and sending
+# it to the database would fail rather than find nothing.
+MAX_ROW_ID = 2**31 - 1
+WRONG_CREDENTIALS = "wrong username or password"
 
 
 @dataclass(frozen=True)
@@ -39,22 +46,39 @@ def check_name(value: str, field_name: str = "name") -> str:
     return value
 
 
+def check_new_password(password: str, field_name: str = "password") -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput.field(
+            field_name, "min_length", f"must have at least {MIN_PASSWORD} characters"
+        )
+    return password
+
+
 async def create_user(
-    session: AsyncSession,
+    db: Database,
     *,
     username: str,
     password: str,
     passwords: Passwords,
     is_admin: bool = False,
 ) -> User:
+    """Check the name and password, hash it (off the event loop), then store the user."""
     check_name(username, "username")
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput.field(
-            "password", "min_length", f"must have at least {MIN_PASSWORD} characters"
+    password_hash = await passwords.hash_async(check_new_password(password))
+    async with db.write() as session:
+        return await add_user(
+            session, username=username, password_hash=password_hash, is_admin=is_admin
         )
+
+
+async def add_user(
+    session: AsyncSession, *, username: str, password_hash: str, is_admin: bool = False
+) -> User:
+    """Store a user whose password is already hashed (no hashing inside a transaction)."""
+    check_name(username, "username")
     if await _user_by_name(session, username) is not None:
         raise Conflict(f"user {username!r} already exists")
-    user = User(username=username, password_hash=passwords.hash(password), is_admin=is_admin)
+    user = User(username=username, password_hash=password_hash, is_admin=is_admin)
     session.add(user)
     try:
         await session.flush()
@@ -77,7 +101,7 @@ async def get_user(session: AsyncSession, username: str) -> User:
 
 
 async def count_users(session: AsyncSession) -> int:
-    return len((await session.exec(select(User.id))).all())
+    return (await session.exec(select(func.count()).select_from(User))).one()
 
 
 async def create_group(session: AsyncSession, *, name: str) -> Group:
@@ -157,14 +181,32 @@ async def principal_for(session: AsyncSession, user: User) -> Principal:
 
 
 async def sign_in(
-    session: AsyncSession, *, username: str, password: str, passwords: Passwords
+    db: Database,
+    *,
+    username: str,
+    password: str,
+    address: str | None,
+    passwords: Passwords,
+    throttle: SignInThrottle,
 ) -> User:
-    user = await _user_by_name(session, username)
-    if user is None or not user.is_active:
-        passwords.dummy_verify()
-        raise InvalidGrant("wrong username or password", error="invalid_grant")
-    if not passwords.verify(user.password_hash, password):
-        raise InvalidGrant("wrong username or password", error="invalid_grant")
+    """The user whose password this is, or InvalidGrant; TooManyRequests (not even tried)
+    after too many failures for this username or from this address."""
+    attempt = throttle.begin(username, address)
+    # Look up, then let go of the connection: a hash may wait for a free thread.
+    async with db.read() as session:
+        user = await _user_by_name(session, username)
+    if user is None:
+        await passwords.dummy_verify_async()  # as slow as a real check: names do not leak
+        raise InvalidGrant(WRONG_CREDENTIALS, error="invalid_grant")
+    if not await passwords.verify_async(user.password_hash, password):
+        raise InvalidGrant(WRONG_CREDENTIALS, error="invalid_grant")
+    if not user.is_active:
+        # Said only to whoever knows the password: they need to know whom to ask.
+        raise InvalidGrant(
+            f"the account {username!r} is deactivated; ask an administrator to reactivate it",
+            error="invalid_grant",
+        )
+    throttle.forgive(attempt)
     return user
 
 
@@ -187,12 +229,126 @@ async def authenticate(
         ):
             user = await session.get(User, row.user_id)
     else:
-        user_id = access_tokens.user_id(token)
-        if user_id is not None:
-            user = await session.get(User, user_id)
+        subject = access_tokens.subject(token)
+        if subject is not None and subject.user_id <= MAX_ROW_ID:
+            user = await session.get(User, subject.user_id)
+            # Issued before the last password change or deactivation: no longer good.
+            if user is not None and user.credentials_epoch != subject.epoch:
+                user = None
     if user is None or not user.is_active:
         raise Unauthenticated("invalid or expired credentials")
     return await principal_for(session, user)
+
+
+@dataclass(frozen=True)
+class CredentialsEnded:
+    """What a password change (or deactivation) cut off."""
+
+    personal_tokens_revoked: int
+
+
+async def _end_credentials(session: AsyncSession, user: User) -> CredentialsEnded:
+    """Every bearer JWT issued so far and every personal access token stop working."""
+    user.credentials_epoch += 1
+    session.add(user)
+    now = utcnow()
+    live = await session.exec(
+        select(AccessToken).where(
+            AccessToken.user_id == user.id, col(AccessToken.revoked_at).is_(None)
+        )
+    )
+    revoked = 0
+    for row in live.all():
+        row.revoked_at = now
+        session.add(row)
+        revoked += 1
+    await session.flush()
+    return CredentialsEnded(personal_tokens_revoked=revoked)
+
+
+async def _locked_user(session: AsyncSession, user_id: int) -> User | None:
+    query = select(User).where(User.id == user_id).with_for_update()
+    return (await session.exec(query)).first()
+
+
+async def change_password(
+    db: Database,
+    *,
+    principal: Principal,
+    current_password: str,
+    new_password: str,
+    address: str | None,
+    passwords: Passwords,
+    throttle: SignInThrottle,
+) -> CredentialsEnded:
+    """The signed-in user's own change; ends all their earlier sign-ins and revokes all their
+    personal access tokens. A wrong current password counts as a failed sign-in."""
+    check_new_password(new_password, "new_password")
+    if new_password == current_password:
+        raise InvalidInput.field("new_password", "differs", "must differ from the current password")
+    attempt = throttle.begin(principal.username, address)
+    async with db.read() as session:
+        user = await session.get(User, principal.user_id)
+    if user is None or not user.is_active:
+        raise Unauthenticated("invalid or expired credentials")
+    if not await passwords.verify_async(user.password_hash, current_password):
+        raise InvalidInput.field("current_password", "matches", "is not your current password")
+    throttle.forgive(attempt)
+    new_hash = await passwords.hash_async(new_password)
+    async with db.write() as session:
+        locked = await _locked_user(session, principal.user_id)
+        if locked is None:
+            raise Unauthenticated("invalid or expired credentials")
+        if locked.password_hash != user.password_hash:
+            raise Conflict("your password was changed meanwhile; sign in again and retry")
+        locked.password_hash = new_hash
+        return await _end_credentials(session, locked)
+
+
+async def reset_password(
+    db: Database, *, username: str, new_password: str, passwords: Passwords
+) -> CredentialsEnded:
+    """An operator's reset (no current password); ends sign-ins and tokens like a change."""
+    new_hash = await passwords.hash_async(check_new_password(new_password))
+    async with db.write() as session:
+        found = await get_user(session, username)
+        assert found.id is not None
+        user = await _locked_user(session, found.id)
+        assert user is not None
+        user.password_hash = new_hash
+        return await _end_credentials(session, user)
+
+
+async def set_active(
+    session: AsyncSession, *, username: str, active: bool, by: Principal | None = None
+) -> tuple[User, CredentialsEnded]:
+    """Deactivate (ends every sign-in and token at once) or reactivate (sign-in works again;
+    the ended tokens stay ended). ``by`` is the administrator asking, None for the CLI."""
+    found = await get_user(session, username)
+    assert found.id is not None
+    if active:
+        found.is_active = True
+        session.add(found)
+        await session.flush()
+        return found, CredentialsEnded(personal_tokens_revoked=0)
+    if by is not None and by.user_id == found.id:
+        raise Conflict("you cannot deactivate yourself; ask another administrator")
+    if found.is_admin and found.is_active:
+        # Lock the active administrators' rows, so two admins cannot deactivate each other.
+        admins = await session.exec(
+            select(User.id)
+            .where(col(User.is_admin).is_(True), col(User.is_active).is_(True))
+            .with_for_update()
+        )
+        if set(admins.all()) <= {found.id}:
+            raise Conflict(
+                f"{username!r} is the last active administrator; make another user an "
+                "administrator first"
+            )
+    user = await _locked_user(session, found.id)
+    assert user is not None
+    user.is_active = False
+    return user, await _end_credentials(session, user)
 
 
 MAX_TOKEN_DAYS = 366
@@ -228,7 +384,7 @@ async def list_personal_tokens(session: AsyncSession, *, user_id: int) -> list[A
 
 
 async def revoke_personal_token(session: AsyncSession, *, user_id: int, token_id: int) -> None:
-    row = await session.get(AccessToken, token_id)
+    row = await session.get(AccessToken, token_id) if 0 < token_id <= MAX_ROW_ID else None
     if row is None or row.user_id != user_id:
         raise NotFound(f"no token with id {token_id}")
     if row.revoked_at is None:

@@ -29,6 +29,9 @@ def fast_settings(**values: Any) -> Settings:
     values.setdefault("password_memory_kib", 1024)
     values.setdefault("password_time_cost", 1)
     values.setdefault("secret_key", "test-secret-" + uuid.uuid4().hex)
+    # Every test signs in from 127.0.0.1: the shared servers must not throttle the suite.
+    values.setdefault("signin_failures_per_address", 100_000)
+    values.setdefault("signin_failures_per_user", 100_000)
     return Settings(**values)
 
 
