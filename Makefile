@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck bench-registry bench-runner clean-venv
+.PHONY: up test lint typecheck bench-registry bench-runner fuzz clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ bench-registry: $(STAMP)
 
 bench-runner: $(STAMP)
 	$(BIN)/python -m tests.bench.runner $(BENCH_ARGS)
+
+# Schemathesis on every operation with a budget far beyond CI's (FUZZ_EXAMPLES per operation;
+# FUZZ_SEED=random explores anew; -s shows what it tried), then the hand-made malformed input.
+FUZZ_EXAMPLES ?= 200
+FUZZ_SEED ?=
+fuzz: $(STAMP)
+	GALLERY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) GALLERY_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest -n 0 -q -s \
+		tests/registry/test_fuzz_api.py tests/runner/test_fuzz_runs.py
+	$(BIN)/pytest -n 0 -q tests/registry/test_malformed_input.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,48 +1,131 @@
-"""Algorithm packages on a worker: fetched from the registry, checked, unpacked into a cache.
+"""Algorithm packages on a worker: access checked, fetched from the registry, checked against
+the package limits, unpacked into the size-bounded code cache (``runner.codecache``).
 
-The cache is keyed by the package's sha256 (an unpacked tree is never changed in place: jobs get
-a private copy of it).
+Access is checked at every use, cached or not (DESIGN.md §2): the owner of the execution's
+workspace must still be allowed to use the version now (not deleted, still shared with them,
+not yanked, and the same for what it depends on). Only the package's key and sha are
+remembered per process, since versions are immutable.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import shutil
 import tarfile
-import tempfile
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 
-from registry.assets.models import Asset, AssetVersion
+from registry.accounts.models import User
+from registry.assets.models import Asset, AssetVersion, VersionDependency
+from registry.assets.service import use_check
 from registry.blobs import BlobNotFound
+from registry.errors import InvalidInput
+from registry.versions.archives import PackageLimits, check_archive, human
+from runner.codecache import CodeCache, Hold
 from runner.steps.base import StepContext, StepFailure
 from sdk import spec as ir
 
-# "algorithm <content id>@<version>" → (package blob key, sha256), per worker process.
+CHUNK = 1024 * 1024
+
+_SETTINGS = {
+    "unpacked_size": "GALLERY_PACKAGE_MAX_UNPACKED_BYTES",
+    "member_count": "GALLERY_PACKAGE_MAX_MEMBERS",
+    "compression_ratio": "GALLERY_PACKAGE_MAX_RATIO",
+}
+
+# "<content id>@<version>" → (package blob key, sha256), per worker process.
 _PACKAGES: dict[str, tuple[str, str]] = {}
 
 
-async def code_dir(ctx: StepContext, algorithm: ir.AlgorithmSpec) -> Path:
-    """The algorithm's code directory: its package from the registry, unpacked once per sha."""
+@asynccontextmanager
+async def code_dir(ctx: StepContext, algorithm: ir.AlgorithmSpec) -> AsyncIterator[Path]:
+    """The algorithm's unpacked code, held against eviction until the block ends: copy or
+    link what the step needs inside the block. Raises StepFailure when the workspace's owner
+    may not use the version (any more), or its package is missing, corrupt or over a limit."""
     if algorithm.source != "gallery":
         raise StepFailure(
             "this step runs local code (code_dir); publish it first (release_to_gallery or "
             "release) so a worker can fetch it",
             non_retryable=True,
         )
-    where = f"algorithm {algorithm.content_id}@{algorithm.version}"
-    known = _PACKAGES.get(where)  # versions are immutable: ask the database once
-    if known is not None:
-        key, sha = known
-        target = ctx.code_cache / sha
-        if target.is_dir():
-            return target
-        await asyncio.to_thread(_unpack, ctx, key, sha, target, where)
-        return target
+    assert algorithm.content_id and algorithm.version
+    pin = f"{algorithm.content_id}@{algorithm.version}"
+    where = f"algorithm {pin}"
+    await _check_use(ctx, algorithm.content_id, algorithm.version, where)
+    key, sha = _PACKAGES.get(pin) or await _package_of(ctx, algorithm, where)
+    if len(_PACKAGES) > 10_000:
+        _PACKAGES.clear()
+    _PACKAGES[pin] = (key, sha)
+    cache = CodeCache(ctx.code_cache, ctx.settings.code_cache_bytes)
+    hold = await cache.hold(sha)
+    try:
+        if hold.tree.is_dir():
+            hold.touch()
+        else:
+            await asyncio.to_thread(_unpack, ctx, cache, hold, key, where)
+            await asyncio.to_thread(cache.evict)
+        yield hold.tree
+    finally:
+        hold.release()
+
+
+async def _check_use(ctx: StepContext, content_id: str, version: str, where: str) -> None:
+    if await _plainly_usable(ctx, content_id, version):
+        return
+    owner = await ctx.tenants.owner(ctx.tenant)
+    if owner is None:
+        raise StepFailure(
+            f"{where} cannot run: the workspace's owner is deactivated or gone",
+            non_retryable=True,
+        )
+    async with ctx.db.read() as session:
+        blockers = await use_check(session, pins=[(content_id, version)], principal=owner)
+    if blockers:
+        reasons = "; ".join(
+            b.reason
+            if (b.content_id, b.version) == (content_id, version)
+            else f"its dependency {b.content_id}@{b.version} is {b.reason}"
+            for b in blockers
+        )
+        raise StepFailure(f"{where} cannot run: {reasons}", non_retryable=True)
+
+
+async def _plainly_usable(ctx: StepContext, content_id: str, version: str) -> bool:
+    """The common case in one query: the version exists, is not yanked, depends on nothing,
+    and the workspace's owner is active and may read it (public, or theirs). Only a sufficient
+    condition: when it does not hold, ``use_check`` says why, or finds it fine after all (a
+    whitelist)."""
+    owner_id = ctx.tenant.owner_id
+    query = (
+        select(
+            and_(
+                col(User.is_active),
+                col(AssetVersion.status) != "yanked",
+                ~exists().where(col(VersionDependency.version_id) == col(AssetVersion.id)),
+                or_(
+                    col(Asset.visibility) == "public",
+                    col(User.is_admin),
+                    col(Asset.owner_id) == owner_id,
+                ),
+            )
+        )
+        .select_from(Asset)
+        .join(AssetVersion, col(AssetVersion.asset_id) == col(Asset.id))
+        .join(User, col(User.id) == owner_id)
+        .where(Asset.content_id == content_id, AssetVersion.version == version)
+    )
+    async with ctx.db.read() as session:
+        return bool(await session.scalar(query))
+
+
+async def _package_of(ctx: StepContext, algorithm: ir.AlgorithmSpec, where: str) -> tuple[str, str]:
     async with ctx.db.read() as session:
         row = (
             await session.exec(
@@ -54,19 +137,13 @@ async def code_dir(ctx: StepContext, algorithm: ir.AlgorithmSpec) -> Path:
         ).first()
     if row is None or row[0] is None or row[1] is None:
         raise StepFailure(f"{where} has no package in this registry", non_retryable=True)
-    key, sha = row[0], row[1]
-    if len(_PACKAGES) > 10_000:
-        _PACKAGES.clear()
-    _PACKAGES[where] = (key, sha)
-    target = ctx.code_cache / sha
-    if not target.is_dir():
-        await asyncio.to_thread(_unpack, ctx, key, sha, target, where)
-    return target
+    return row[0], row[1]
 
 
-def _unpack(ctx: StepContext, key: str, sha: str, target: Path, where: str) -> None:
-    ctx.code_cache.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=ctx.code_cache))
+def _unpack(ctx: StepContext, cache: CodeCache, hold: Hold, key: str, where: str) -> None:
+    """Fetch, verify, check and extract the package, then install it in the cache."""
+    limits = PackageLimits.from_settings(ctx.settings)
+    staging = cache.staging(hold.sha)
     try:
         archive = staging / "package.tar.gz"
         digest = hashlib.sha256()
@@ -77,12 +154,70 @@ def _unpack(ctx: StepContext, key: str, sha: str, target: Path, where: str) -> N
                     handle.write(chunk)
         except BlobNotFound:
             raise StepFailure(f"{where}: its package is missing", non_retryable=True) from None
-        if digest.hexdigest() != sha:
+        if digest.hexdigest() != hold.sha:
             raise StepFailure(f"{where}: its package fails its sha256 check", non_retryable=True)
+        try:
+            check_archive(archive, limits)
+        except InvalidInput as exc:
+            rule, why = (exc.errors[0].rule, exc.errors[0].message) if exc.errors else ("", "")
+            setting = f" (the worker's {_SETTINGS[rule]})" if rule in _SETTINGS else ""
+            raise StepFailure(
+                f"{where}: its package is refused before unpacking: {why or exc.detail}{setting}",
+                non_retryable=True,
+            ) from None
         tree = staging / "tree"
-        with tarfile.open(archive, mode="r:gz") as tar:
-            tar.extractall(tree, filter="data")
-        with contextlib.suppress(OSError):  # another step unpacked it first: keep theirs
-            os.replace(tree, target)
+        size = extract(archive, tree, limits, where)
+        hold.install(tree, size)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def extract(archive: Path, tree: Path, limits: PackageLimits, where: str) -> int:
+    """Unpack a checked archive into ``tree`` (plain files and directories only), counting the
+    bytes actually written: past ``limits.unpacked_bytes`` it stops, whatever the headers
+    said. Returns the bytes written."""
+    written = 0
+    members = 0
+    tree.mkdir()
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            for member in tar:
+                members += 1
+                if members > limits.members:
+                    raise StepFailure(
+                        f"{where}: its package has more than {limits.members} members, the "
+                        "limit (GALLERY_PACKAGE_MAX_MEMBERS)",
+                        non_retryable=True,
+                    )
+                safe = tarfile.data_filter(member, str(tree))
+                target = tree / safe.name
+                if safe.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                if not safe.isfile():
+                    raise StepFailure(
+                        f"{where}: its package holds {safe.name!r}, not a plain file",
+                        non_retryable=True,
+                    )
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = tar.extractfile(member)
+                assert source is not None
+                with source, target.open("wb") as out:
+                    while chunk := source.read(CHUNK):
+                        written += len(chunk)
+                        if written > limits.unpacked_bytes:
+                            raise StepFailure(
+                                f"{where}: its package unpacks to more than "
+                                f"{human(limits.unpacked_bytes)}, the limit "
+                                "(GALLERY_PACKAGE_MAX_UNPACKED_BYTES); unpacking stopped",
+                                non_retryable=True,
+                            )
+                        out.write(chunk)
+                # Readable by the step's own uid (the tree is linked into its sandbox), never
+                # writable by it: 0o755 for executables, else 0o644.
+                os.chmod(target, 0o755 if (safe.mode or 0) & 0o111 else 0o644)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise StepFailure(
+            f"{where}: its package cannot be unpacked ({exc})", non_retryable=True
+        ) from None
+    return written

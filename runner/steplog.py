@@ -1,5 +1,9 @@
 """A step's log: the job's stdout and stderr in a local file, shipped to the blob store while
-the step runs (readable from the API) and once more at the end."""
+the step runs (readable from the API) and once more at the end.
+
+A log holds at most ``GALLERY_STEP_LOG_BYTES``: past it the output is still read (the job never
+blocks on a full pipe) but dropped, and a closing ``gallery:`` line says how much, followed by
+the job's last few lines so the end of its story is not lost."""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import asyncio
 import os
 from pathlib import Path
 
+from registry.versions.archives import human
 from runner.steps.base import StepContext
 
 LOG_UPLOAD_SECONDS = 2.0
 TAIL_LINES = 8
+TAIL_BYTES = 8192
+"""How much of the end of a log ``tail`` reads, and of dropped output the log keeps."""
 
 
 def size(path: Path) -> int:
@@ -21,13 +28,42 @@ def size(path: Path) -> int:
         return -1
 
 
-async def pump(process: asyncio.subprocess.Process, log_path: Path) -> None:
-    """Copy the process's output into the log file until it closes."""
+async def pump(process: asyncio.subprocess.Process, log_path: Path, limit: int) -> None:
+    """Copy the process's output into the log file until it closes, up to ``limit`` bytes of
+    log; the rest is read and dropped, and counted in a closing line."""
     assert process.stdout is not None
+    dropped = 0
+    last = bytearray()  # the end of what was dropped
     with log_path.open("ab") as handle:
-        while chunk := await process.stdout.read(65536):
-            handle.write(chunk)
-            handle.flush()
+        room = limit - handle.tell()  # the runner's header counts
+        try:
+            while chunk := await process.stdout.read(65536):
+                if room > 0:
+                    kept = chunk[:room]
+                    handle.write(kept)
+                    handle.flush()
+                    room -= len(kept)
+                    chunk = chunk[len(kept) :]
+                if chunk:
+                    dropped += len(chunk)
+                    last += chunk
+                    del last[:-TAIL_BYTES]
+        finally:
+            if dropped:  # also when cancelled: the log says it is not whole
+                handle.write(_truncated(limit, dropped, bytes(last)))
+
+
+def _truncated(limit: int, dropped: int, last: bytes) -> bytes:
+    """The closing lines of a truncated log: how much was dropped, and the job's last lines."""
+    lines = last.split(b"\n")
+    if len(last) == TAIL_BYTES and len(lines) > 1:
+        lines = lines[1:]  # the first one is cut
+    end = b"\n".join(lines[-TAIL_LINES - 1 :]).lstrip(b"\n")
+    note = (
+        f"\ngallery: log truncated at {human(limit)} ({dropped} more bytes dropped); "
+        f"the job's last lines were:\n"
+    )
+    return note.encode() + end + (b"" if end.endswith(b"\n") else b"\n")
 
 
 async def ship(ctx: StepContext, log_path: Path) -> None:
@@ -47,10 +83,17 @@ async def ship_final(ctx: StepContext, log_path: Path) -> None:
 
 
 def tail(path: Path) -> str:
-    """The last lines the job printed (the runner's own ``gallery:`` lines left out)."""
+    """The last lines the job printed (the runner's own ``gallery:`` lines left out), read from
+    the end of the log only."""
     try:
-        lines = path.read_text(errors="replace").splitlines()
+        with path.open("rb") as handle:
+            start = max(0, handle.seek(0, os.SEEK_END) - TAIL_BYTES)
+            handle.seek(start)
+            raw = handle.read(TAIL_BYTES)
     except OSError:
         return ""
+    lines = raw.decode(errors="replace").splitlines()
+    if start > 0 and lines:
+        lines = lines[1:]  # cut in the middle
     body = [line for line in lines if not line.startswith("gallery: ")]
     return "\n".join(body[-TAIL_LINES:])

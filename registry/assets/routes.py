@@ -29,6 +29,7 @@ from registry.context import CtxDep, PrincipalDep, signed_in
 from registry.errors import NotFound, Unauthenticated
 from registry.subscriptions import service as subscriptions
 from registry.versions import service as versions
+from registry.versions.archives import PackageLimits
 from registry.versions.uploads import read_publish_upload
 
 SHA256_HEADER = "X-Content-SHA256"
@@ -100,7 +101,12 @@ async def publish_version(
         max_manifest=ctx.settings.max_manifest_bytes,
     )
     published = await versions.publish_version(
-        ctx.db, ctx.blobs, asset=asset, upload=upload, principal=user
+        ctx.db,
+        ctx.blobs,
+        asset=asset,
+        upload=upload,
+        principal=user,
+        limits=PackageLimits.from_settings(ctx.settings),
     )
     row = published.version
     return VersionRead(

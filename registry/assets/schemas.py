@@ -9,12 +9,14 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     field_validator,
 )
 
+from registry.documents import servable_object
 from registry.models_base import NAME_RE, NAME_RULE
 
 Kind = Literal["workflow", "algorithm", "model", "dataset"]
@@ -51,6 +53,31 @@ Tags = Annotated[list[str], AfterValidator(_tags)]
 Title = Annotated[str, StringConstraints(max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=20_000)]
 Terms = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+def _json_bool(value: Any) -> Any:
+    # Litestar validates bodies with strict=False, which overrides StrictBool and lets "yes",
+    # "true" or 1 count as true: only JSON true and false are booleans here.
+    if not isinstance(value, bool):
+        raise ValueError("must be a JSON boolean, true or false")
+    return value
+
+
+JSONBool = Annotated[bool, BeforeValidator(_json_bool)]
+# A JSON object read back from a column, as it can be served (an unservable one is a note).
+StoredObject = Annotated[dict[str, Any], BeforeValidator(servable_object)]
+
+
+def _enum_list(entry: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(entry.get("enum_list", []), list | None):
+        raise ValueError("enum_list must be a list or null")
+    return entry
+
+
+# The interface shape the diff between versions reads: section -> name -> entry ({"type",
+# "needs_value", ...}). Interfaces the server computes have it; a publisher's own claim (a
+# model's, a dataset's) need not, and is then stored as sent but not compared.
+Interface = dict[str, dict[str, Annotated[dict[str, Any], AfterValidator(_enum_list)]]]
 
 
 class Strict(BaseModel):
@@ -122,7 +149,7 @@ class VersionRead(BaseModel):
     version: str
     status: VersionStatus
     description: str
-    manifest: dict[str, Any]
+    manifest: StoredObject
     dependencies: list[DependencyRef]
     package_sha256: str | None
     package_size: int | None
@@ -176,7 +203,7 @@ class ImportCheck(BaseModel):
 
 
 class SubscribeRequest(Strict):
-    accept_terms: bool
+    accept_terms: JSONBool
 
 
 class SubscriptionRead(BaseModel):

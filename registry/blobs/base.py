@@ -34,6 +34,10 @@ class BlobStore(Protocol):
     def open(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
         """Yield the blob's bytes in chunks; raises BlobNotFound."""
 
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """At most ``length`` bytes from ``offset`` on (fewer at the end, none past it), without
+        reading the rest of the blob; raises BlobNotFound."""
+
     def stat(self, key: str) -> BlobInfo:
         """Size and modification time; raises BlobNotFound."""
 

@@ -45,6 +45,17 @@ class LocalBlobStore:
             while chunk := handle.read(chunk_size):
                 yield chunk
 
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0:
+            raise ValueError(f"invalid range: offset {offset}, length {length}")
+        try:
+            handle = self._path(key).open("rb")
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+        with handle:
+            handle.seek(offset)
+            return handle.read(length)
+
     def stat(self, key: str) -> BlobInfo:
         try:
             st = self._path(key).stat()

@@ -67,6 +67,27 @@ class S3BlobStore:
             response.close()
             response.release_conn()
 
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0:
+            raise ValueError(f"invalid range: offset {offset}, length {length}")
+        _check_key(key)
+        if length == 0:  # minio reads a length of 0 as "to the end"
+            self.stat(key)
+            return b""
+        try:
+            response = self.client.get_object(self.bucket, key, offset=offset, length=length)
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                raise BlobNotFound(key) from None
+            if exc.code == "InvalidRange":  # the offset is at or past the end
+                return b""
+            raise
+        try:
+            return bytes(response.read())
+        finally:
+            response.close()
+            response.release_conn()
+
     def stat(self, key: str) -> BlobInfo:
         try:
             obj = self.client.stat_object(self.bucket, _check_key(key))

@@ -290,15 +290,17 @@ async def step_logs(
     if key is None:
         raise NotFound(f"step {step!r} of {execution.name} has no log yet")
 
-    def load() -> bytes:
-        return b"".join(ctx.blobs.open(key))
+    def load(key: str) -> tuple[int, bytes]:
+        # Only the range asked for (at most MAX_LOG_BYTES) is read: a log may be huge.
+        size = ctx.blobs.stat(key).size
+        if offset >= size:
+            return size, b""
+        return size, ctx.blobs.read_range(key, offset, min(MAX_LOG_BYTES, size - offset))
 
     try:
-        body = await asyncio.to_thread(load)
+        size, chunk = await asyncio.to_thread(load, key)
     except BlobNotFound:
         raise NotFound(f"step {step!r} of {execution.name} has no log yet") from None
-    size = len(body)
-    chunk = body[offset : offset + MAX_LOG_BYTES]
     return Response(
         chunk,
         media_type="text/plain; charset=utf-8",

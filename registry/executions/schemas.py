@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from registry.assets.schemas import Name, Tags
+from registry.assets.schemas import Name, StoredObject, Tags
+from registry.documents import servable
+
+# Any JSON value read back from a column (or a spec), as it can be served.
+StoredValue = Annotated[Any, BeforeValidator(servable)]
 
 
 class ExecutionStart(BaseModel):
@@ -41,8 +45,8 @@ class RetryBody(BaseModel):
 class WaitingInput(BaseModel):
     name: str
     type: str
-    default: Any = None
-    enum_list: list[Any] | None = None
+    default: StoredValue = None
+    enum_list: list[StoredValue] | None = None
     description: str = ""
 
 
@@ -54,10 +58,10 @@ class StepRead(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     duration_seconds: float | None
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    parameters: dict[str, Any]
-    metrics: dict[str, Any]
+    inputs: StoredObject
+    outputs: StoredObject
+    parameters: StoredObject
+    metrics: StoredObject
     waiting_for: list[WaitingInput]
     error: str | None
     has_log: bool
@@ -71,8 +75,8 @@ class ExecutionRead(BaseModel):
     workspace: str
     status: str
     scene: str | None
-    parameters: dict[str, Any]
-    storages: dict[str, Any]
+    parameters: StoredObject
+    storages: StoredObject
     labels: list[str]
     error: str | None
     created_at: datetime
@@ -113,6 +117,6 @@ class CompareRow(BaseModel):
     status: str
     started_at: datetime | None
     duration_seconds: float | None
-    parameters: dict[str, Any]
+    parameters: StoredObject
     metrics: dict[str, float]
     """``step.key`` → value of every ``float`` metric the run's steps reported."""

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import anyio
 import semver
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,13 +18,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from registry import access
 from registry.accounts.service import Principal
 from registry.assets.models import Asset, AssetVersion, VersionDependency
-from registry.assets.schemas import Manifest, VersionStatus
+from registry.assets.schemas import Interface, Manifest, VersionStatus
 from registry.assets.service import find_asset
 from registry.blobs import BlobStore
 from registry.db import Database
+from registry.documents import DocumentError, loads
 from registry.errors import Conflict, FieldError, InvalidInput
 from registry.models_base import utcnow
-from registry.versions.archives import check_archive
+from registry.versions.archives import PackageLimits, check_archive
 from registry.versions.specs import check_spec
 from registry.versions.uploads import PublishUpload
 from sdk.interface import Bump, Change, bump_for, diff
@@ -32,6 +33,7 @@ from sdk.interface import Bump, Change, bump_for, diff
 log = logging.getLogger(__name__)
 PACKAGES = "packages/"
 _RETRIES = 8
+_INTERFACE: TypeAdapter[Interface] = TypeAdapter(Interface)
 
 
 def parse_version(value: str, field: str = "version") -> semver.Version:
@@ -52,9 +54,14 @@ def _manifest_field(loc: tuple[int | str, ...]) -> str:
 
 def parse_manifest(raw: bytes) -> Manifest:
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput.field("manifest", "json", f"not valid JSON ({exc})") from None
+        data = loads(raw)
+    except DocumentError as exc:
+        dot = "." if exc.where and not exc.where.startswith("[") else ""
+        field = f"manifest{dot}{exc.where}"
+        message = exc.message
+        if exc.rule in ("utf8", "json"):
+            message = f"not valid UTF-8 JSON ({message})"
+        raise InvalidInput.field(field, exc.rule, message) from None
     if not isinstance(data, dict):
         raise InvalidInput.field("manifest", "object", "must be a JSON object")
     try:
@@ -93,7 +100,12 @@ class StoredPackage:
 
 
 async def store_package(
-    blobs: BlobStore, *, asset: Asset, upload: PublishUpload, manifest: Manifest
+    blobs: BlobStore,
+    *,
+    asset: Asset,
+    upload: PublishUpload,
+    manifest: Manifest,
+    limits: PackageLimits,
 ) -> StoredPackage | None:
     """Check the uploaded archive and put it in the blob store under a fresh key."""
     package = upload.package
@@ -110,7 +122,7 @@ async def store_package(
             f"content hash {package.sha256} does not match manifest.package_sha256 "
             f"{manifest.package_sha256}; the upload was corrupted or the wrong file was sent",
         )
-    await anyio.to_thread.run_sync(check_archive, package.path)
+    await anyio.to_thread.run_sync(check_archive, package.path, limits)
     key = f"{PACKAGES}{asset.content_id}/{uuid.uuid4().hex}.tar.gz"
     await anyio.to_thread.run_sync(blobs.put_file, key, package.path)
     return StoredPackage(key, package.sha256, package.size)
@@ -123,6 +135,7 @@ async def publish_version(
     asset: Asset,
     upload: PublishUpload,
     principal: Principal,
+    limits: PackageLimits,
 ) -> Published:
     """Publish one version of an asset the principal owns (checked again in the transaction).
 
@@ -135,7 +148,9 @@ async def publish_version(
         interface = check_spec(asset.kind, manifest)
         if interface is not None:  # the server's own reading, not the publisher's claim
             manifest = manifest.model_copy(update={"interface": interface})
-        stored = await store_package(blobs, asset=asset, upload=upload, manifest=manifest)
+        stored = await store_package(
+            blobs, asset=asset, upload=upload, manifest=manifest, limits=limits
+        )
     finally:
         upload.discard()
     try:
@@ -195,14 +210,17 @@ async def _insert_version(
     previous = max(before) if before else None
     changes: list[Change] = []
     bump: Bump | None = None
-    new_interface = manifest.interface
+    new_interface = _diffable(manifest.interface)
     if previous is not None and new_interface is not None:
         old = await session.exec(
             select(AssetVersion.manifest).where(
                 AssetVersion.asset_id == asset.id, AssetVersion.version == str(previous)
             )
         )
-        old_interface = (old.first() or {}).get("interface")
+        previous_manifest = old.first()
+        old_interface = _diffable(
+            previous_manifest.get("interface") if isinstance(previous_manifest, dict) else None
+        )
         if old_interface is not None:
             changes = diff(old_interface, new_interface)
             bump = bump_for(changes)
@@ -247,6 +265,15 @@ async def _insert_version(
     session.add(asset)
     await session.flush()
     return Published(asset, row, bump, changes)
+
+
+def _diffable(interface: Any) -> Interface | None:
+    """``interface`` if it has the shape the diff reads; a publisher's own claim (a model's)
+    or a row stored before that shape was checked may not, and is then not compared."""
+    try:
+        return _INTERFACE.validate_python(interface) if interface is not None else None
+    except ValidationError:
+        return None
 
 
 async def _resolve_dependencies(

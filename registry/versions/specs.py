@@ -1,7 +1,8 @@
 """Re-validation of what a publisher sends as ``manifest.spec``, and its interface.
 
 The same checks as the SDK's ``compile()`` (``sdk.spec``), so a hand-made manifest cannot get
-past them; errors name the place in the manifest (``manifest.spec.steps[1].name``).
+past them; errors name the place in the manifest (``manifest.spec.steps[1].name``). JSON types
+are taken as they are (strict): ``"yes"`` or ``1`` is not a bool.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def check_spec(kind: str, manifest: Manifest) -> dict[str, Any] | None:
                 "manifest.spec", "required", "a workflow version needs its spec (the IR)"
             )
         try:
-            spec = ir.WorkflowSpec.model_validate(manifest.spec)
+            spec = ir.WorkflowSpec.model_validate(manifest.spec, strict=True)
         except ValidationError as exc:
             raise _invalid(
                 [FieldError(_field(e["loc"]), e["type"], e["msg"]) for e in exc.errors()]
@@ -48,7 +49,7 @@ def check_spec(kind: str, manifest: Manifest) -> dict[str, Any] | None:
         return workflow_interface(spec)
     if kind == "algorithm" and manifest.spec is not None:
         try:
-            algorithm = ir.AlgorithmAssetSpec.model_validate(manifest.spec)
+            algorithm = ir.AlgorithmAssetSpec.model_validate(manifest.spec, strict=True)
         except ValidationError as exc:
             raise _invalid(
                 [FieldError(_field(e["loc"]), e["type"], e["msg"]) for e in exc.errors()]

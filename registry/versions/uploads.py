@@ -16,6 +16,7 @@ from registry.errors import InvalidInput, PayloadTooLarge
 
 PACKAGE = "package"
 MANIFEST = "manifest"
+MAX_BOUNDARY = 70  # RFC 2046, section 5.1.1
 
 
 @dataclass
@@ -146,6 +147,13 @@ async def read_publish_upload(
             "multipart",
             "send multipart/form-data with a 'manifest' part and an optional 'package' part",
         )
+    if len(boundary) > MAX_BOUNDARY:
+        raise InvalidInput.field(
+            "content-type",
+            "boundary",
+            f"the multipart boundary is {len(boundary)} characters long; RFC 2046 allows "
+            f"at most {MAX_BOUNDARY}",
+        )
     reader = _Reader(tmp_dir, max_package, max_manifest)
     callbacks: Any = {
         name: getattr(reader, name)
@@ -160,8 +168,8 @@ async def read_publish_upload(
             "on_end",
         )
     }
-    parser = MultipartParser(boundary, callbacks)
     try:
+        parser = MultipartParser(boundary, callbacks)
         async for chunk in body:
             parser.write(chunk)
         parser.finalize()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from registry.assets.schemas import Name, Tags
+from registry.assets.schemas import Name, StoredObject, Tags
+from registry.documents import DocumentError, check_servable
 
 
 class WorkspaceCreate(BaseModel):
@@ -52,6 +53,16 @@ class WorkflowConfig(BaseModel):
     scene: str | None = None
 
 
+def _servable_config(config: Any) -> Any:
+    """A stored configuration that cannot be served (too deep, not Unicode) reads as empty."""
+    if isinstance(config, WorkflowConfig):
+        try:
+            check_servable([config.placeholders, config.storages, config.scene])
+        except DocumentError:
+            return WorkflowConfig()
+    return config
+
+
 class WorkflowRead(BaseModel):
     id: str
     status: str | None = None
@@ -61,7 +72,7 @@ class WorkflowRead(BaseModel):
     source_content_id: str | None
     source_version: str | None
     tags: list[str]
-    config: WorkflowConfig
-    spec: dict[str, Any]
+    config: Annotated[WorkflowConfig, BeforeValidator(_servable_config)]
+    spec: StoredObject
     created_at: datetime
     updated_at: datetime

@@ -228,3 +228,49 @@ def test_s3_endpoint_may_be_a_url(
     monkeypatch.setattr("registry.blobs.s3.Minio", FakeMinio)
     S3BlobStore(endpoint, ACCESS_KEY, SECRET_KEY, "bucket", secure=secure)
     assert seen == [expected]
+
+
+def test_read_range_reads_only_the_part_asked_for(store: BlobStore, write: Any) -> None:
+    data = os.urandom(2 * CHUNK + 123)
+    store.put_file("logs/a/step.log", write(data))
+
+    assert store.read_range("logs/a/step.log", 0, 10) == data[:10]
+    assert store.read_range("logs/a/step.log", CHUNK - 5, 10) == data[CHUNK - 5 : CHUNK + 5]
+    assert store.read_range("logs/a/step.log", 2 * CHUNK, CHUNK) == data[2 * CHUNK :]  # the end
+    assert store.read_range("logs/a/step.log", 0, len(data)) == data
+    assert store.read_range("logs/a/step.log", len(data) - 1, 5) == data[-1:]
+    assert store.read_range("logs/a/step.log", len(data), 5) == b""  # at the end: nothing
+    assert store.read_range("logs/a/step.log", len(data) + 100, 5) == b""  # past it: nothing
+    assert store.read_range("logs/a/step.log", 7, 0) == b""
+
+    store.put_file("logs/a/empty", write(b""))
+    assert store.read_range("logs/a/empty", 0, 10) == b""
+
+
+def test_read_range_of_a_missing_or_invalid_key(store: BlobStore) -> None:
+    with pytest.raises(BlobNotFound):
+        store.read_range("no/such/blob", 0, 10)
+    with pytest.raises(BlobNotFound):
+        store.read_range("no/such/blob", 0, 0)
+    for key in INVALID_KEYS:
+        with pytest.raises(ValueError, match="invalid blob key"):
+            store.read_range(key, 0, 10)
+    with pytest.raises(ValueError, match="invalid range"):
+        store.read_range("any/key", -1, 10)
+
+
+def test_s3_read_range_asks_the_server_for_the_range_only(
+    moto_endpoint: str, write: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = s3_store(moto_endpoint)
+    store.put_file("big", write(os.urandom(3 * CHUNK)))
+    asked: list[tuple[int, int]] = []
+    real = Minio.get_object
+
+    def spy(self: Minio, bucket: str, key: str, offset: int = 0, length: int = 0, **kw: Any) -> Any:
+        asked.append((offset, length))
+        return real(self, bucket, key, offset=offset, length=length, **kw)
+
+    monkeypatch.setattr(Minio, "get_object", spy)
+    assert len(store.read_range("big", CHUNK, 100)) == 100
+    assert asked == [(CHUNK, 100)]

@@ -477,7 +477,7 @@ def test_nul_characters_in_names_are_refused_not_crashed_on(gallery: Gallery) ->
     owner = gallery.user("owner")
     cid = published(owner)
     answer = whitelist(owner, cid, "1.0.0", ["bad\x00name"])
-    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "principals"
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "principals[0]"
     token = gallery.client().post(
         "/auth/token",
         data={"grant_type": "password", "username": "ad\x00min", "password": "x" * 10},
