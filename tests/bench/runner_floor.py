@@ -13,8 +13,11 @@ settings ``gallery worker`` uses (default sandbox, ``max_concurrent_activities=S
   activity. Used for the signal latency: send → activity started.
 
 Activities: ``noop`` returns at once; ``spawn_true`` spawns ``/bin/true`` as a subprocess and
-waits for it (the cost any subprocess-per-step runner pays). Both return ``time.time()`` taken
-when the activity started, so the client can place activity starts on the wall clock.
+waits for it (the cost any subprocess-per-step runner pays); ``spawn_sandboxed`` spawns it in
+Gallery's step sandbox (``runner.sandbox``: prlimit, bwrap, setpriv, a claimed uid, as a job
+gets it), so the difference to ``spawn_true`` is what the sandbox costs per step. All return
+``time.time()`` taken when the activity started, so the client can place activity starts on the
+wall clock.
 """
 
 from __future__ import annotations
@@ -50,6 +53,38 @@ async def spawn_true() -> float:
         "/bin/true", stdin=asyncio.subprocess.DEVNULL, start_new_session=True
     )
     await process.wait()
+    return started
+
+
+_SANDBOX: dict[str, object] = {}
+
+
+@activity.defn(name="spawn_sandboxed")
+async def spawn_sandboxed() -> float:
+    from registry.settings import Settings, StepLimits
+    from runner.sandbox import PATH, Sandbox
+
+    started = time.time()
+    sandbox = _SANDBOX.get("box")
+    if sandbox is None:
+        import tempfile
+
+        data = tempfile.mkdtemp(prefix="floor-sandbox-")
+        sandbox = _SANDBOX["box"] = Sandbox.from_settings(Settings(data_dir=data))
+    assert isinstance(sandbox, Sandbox)
+    with sandbox.claim() as uid:
+        argv = sandbox.command(
+            ["/bin/true"],
+            place=None,
+            limits=StepLimits(),
+            env={"PATH": PATH},
+            uid=uid,
+            timeout_seconds=60,
+        )
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, start_new_session=True, env={"PATH": PATH}
+        )
+        await process.wait()
     return started
 
 
@@ -121,7 +156,7 @@ async def serve(address: str, queue: str, slots: int) -> None:
         client,
         task_queue=queue,
         workflows=[FloorChain, FloorFan, FloorWait],
-        activities=[noop, spawn_true],
+        activities=[noop, spawn_true, spawn_sandboxed],
         max_concurrent_activities=slots,
     )
     stop = asyncio.Event()

@@ -26,8 +26,8 @@ parser.add_argument("--label", default="")
 parser.add_argument("--pidfile", default="")
 args = parser.parse_args()
 print(f"tool: label={args.label} score={args.score} pid={os.getpid()}", flush=True)
-if args.pidfile:
-    pathlib.Path(args.pidfile).write_text(str(os.getpid()))
+# --pidfile only marks the process: tests find it by that argument in the host's /proc (a
+# sandboxed step cannot write outside its own directory, and its pid is its namespace's).
 if args.sleep:
     time.sleep(args.sleep)
 if args.fail == "true":

@@ -77,7 +77,6 @@ def test_a_killed_worker_loses_nothing_the_step_runs_again(
         finally:
             first.stop()
         wait_gone(pid)  # the job died with its worker
-        pidfile.unlink()
         with running_worker(settings):
             done = wait_for(client, execution["id"], timeout=180)
         assert done["status"] == "succeeded", done
@@ -86,7 +85,6 @@ def test_a_killed_worker_loses_nothing_the_step_runs_again(
         assert slow["finished_at"] is not None and slow["error"] is None
         assert step(done, "after")["status"] == "succeeded"
         assert done["finished_at"] is not None
-        assert pidfile.exists()  # the second run really ran
         log = client.get(f"/executions/{execution['id']}/steps/slow/logs")
         assert "attempt 2" in log.text and "tool: done" in log.text
 

@@ -252,12 +252,29 @@ def process_alive(pid: int) -> bool:
     return state != "Z"
 
 
+def find_job(marker: str) -> int | None:
+    """The host pid of the job process started with ``marker`` among its arguments (not the
+    sandbox's own bwrap processes, whose command lines carry the job's)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker.encode() in args and not any(a.endswith(b"bwrap") for a in args):
+            return int(entry.name)
+    return None
+
+
 def wait_pid(path: Path) -> int:
+    """The running job given ``--pidfile=<path>``, as the host sees it."""
+    marker = f"--pidfile={path}"
     deadline = time.monotonic() + 60
-    while not path.exists() or not path.read_text():
+    while (pid := find_job(marker)) is None:
         assert time.monotonic() < deadline, "the step never started"
         time.sleep(0.05)
-    return int(path.read_text())
+    return pid
 
 
 def wait_gone(pid: int) -> None:
@@ -286,7 +303,6 @@ def test_stopping_a_step_kills_its_process_and_retry_runs_it_again(
     log = client.get(f"/executions/{execution['id']}/steps/slow/logs").text
     assert "gallery: stopped" in log
 
-    pidfile.unlink()
     retried = client.post(
         f"/executions/{execution['id']}/steps/slow/retry", json={"parameters": {"sleep": 0.0}}
     )
