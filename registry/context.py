@@ -66,7 +66,7 @@ class Context:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
-        (settings.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
+        (settings.ensure_data_dir() / "tmp").mkdir(exist_ok=True)
         return cls(
             settings=settings,
             db=Database(settings.resolved_database_url),

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         url = self.database_url or f"sqlite:///{self.data_dir / 'gallery.db'}"
         return normalize_database_url(url)
 
+    def ensure_data_dir(self) -> Path:
+        """The data directory; made readable by its owner only when Gallery creates it (it
+        holds the database, the signing key and every blob)."""
+        if not self.data_dir.exists():
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return self.data_dir
+
     def resolved_secret_key(self) -> str:
         """The JWT signing key: configured, or generated once and kept in the data dir."""
         if self.secret_key:
@@ -116,7 +123,7 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret.key"
         if path.exists():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.ensure_data_dir()
         key = secrets.token_urlsafe(48)
         path.touch(mode=0o600)
         path.write_text(key)

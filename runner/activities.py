@@ -39,7 +39,7 @@ class Activities:
         self.recorder = Recorder(db)
         self.tenants = Tenants(db)
         self.sandbox = Sandbox.from_settings(settings)
-        self.work_root = settings.data_dir / "work"
+        self.work_root = settings.ensure_data_dir() / "work"
         self.code_cache = settings.data_dir / "cache" / "code"
         self.work_root.mkdir(parents=True, exist_ok=True)
 

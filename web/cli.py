@@ -32,6 +32,7 @@ def up(argv: list[str]) -> int:
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
     settings = Settings()
+    settings.ensure_data_dir()
     host, port = args.host or settings.host, args.port or settings.port
     temporal = None
     if settings.temporal_address is None:
