@@ -17,7 +17,7 @@ up: $(STAMP)
 	$(BIN)/gallery up
 
 test: $(STAMP)
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -21,6 +21,9 @@ from temporalio.client import Client
 from tests.support.server import free_port
 
 GALLERY = str(Path(sys.executable).with_name("gallery"))
+# One `gallery up` for the module, on one xdist worker (`--dist loadgroup`), rather than one per
+# worker started and stopped as the module's tests are shared out.
+pytestmark = pytest.mark.xdist_group("gallery-up")
 
 
 def run(
