@@ -114,3 +114,20 @@ def start(client: httpx.Client, workflow_id: str, **body: Any) -> dict[str, Any]
     answer = client.post(f"/workflows/{workflow_id}/executions", json=body)
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
+
+
+def shared_import(
+    publisher: httpx.Client, user: httpx.Client, workflow: wf.Workflow, **release: Any
+) -> tuple[wf.Release, dict[str, Any]]:
+    """``publisher`` releases the workflow (``release_to_gallery(**release)``) and ``user``
+    imports it into their default workspace; the release and the imported workflow."""
+    workflow.session = wf.Session(
+        str(publisher.base_url).rstrip("/").removesuffix("/api/v1"), token_of(publisher)
+    )
+    done = workflow.release_to_gallery(**release)
+    answer = user.post(
+        "/workspaces/default/workflows",
+        json={"content_id": done.content_id, "version": done.version},
+    )
+    assert answer.status_code == 201, answer.text
+    return done, dict(answer.json())

@@ -34,8 +34,7 @@ from runner.packages import extract
 from runner.steps.base import StepFailure
 from sdk import spec as ir
 from tests.runner.conftest import Runtime
-from tests.runner.flows import imported, start, tool_dir
-from tests.sdk.support import token_of
+from tests.runner.flows import imported, shared_import, start, tool_dir
 from tests.support.databases import sqlite_url
 from tests.support.gallery import Gallery, fast_settings
 from tests.support.gallery import _prepare as prepare
@@ -420,20 +419,13 @@ def test_a_revoked_algorithm_stops_the_next_step_that_needs_it(
 ) -> None:
     publisher, user = runtime.gallery.user("pub"), runtime.gallery.user("use")
     workflow = gated(tool_dir(tmp_path))
-    workflow.session = wf.Session(
-        str(publisher.base_url).rstrip("/").removesuffix("/api/v1"), token_of(publisher)
-    )
     if change == "unlisted":  # shared by a whitelist: the first step runs on it
-        release = workflow.release_to_gallery(visibility="group", group_users=[user.username])
+        shared = {"visibility": "group", "group_users": [user.username]}
     else:
-        release = workflow.release_to_gallery(visibility="public")
-    answer = user.post(
-        "/workspaces/default/workflows",
-        json={"content_id": release.content_id, "version": release.version},
-    )
-    assert answer.status_code == 201, answer.text
-    workflow_id = answer.json()["id"]
-    spec = answer.json()["spec"]
+        shared = {"visibility": "public"}
+    release, found = shared_import(publisher, user, workflow, **shared)
+    workflow_id = found["id"]
+    spec = found["spec"]
     algorithm = spec["steps"][0]["properties"]["algorithm"]
     pin = f"{algorithm['content_id']}@{algorithm['version']}"
 

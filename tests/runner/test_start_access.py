@@ -10,8 +10,7 @@ import pytest
 
 import sdk as wf
 from tests.runner.conftest import Runtime
-from tests.runner.flows import job, tool_dir
-from tests.sdk.support import token_of
+from tests.runner.flows import job, shared_import, tool_dir
 from tests.support.runner import wait_for
 
 
@@ -21,17 +20,9 @@ def test_a_start_is_refused_once_a_pinned_version_is_taken_back(
 ) -> None:
     publisher, user = runtime.gallery.user("pub"), runtime.gallery.user("use")
     workflow = wf.Workflow(name="pinned", desc="", steps=[job("only", tool_dir(tmp_path))])
-    workflow.session = wf.Session(
-        str(publisher.base_url).rstrip("/").removesuffix("/api/v1"), token_of(publisher)
-    )
-    release = workflow.release_to_gallery(visibility="public")
-    imported = user.post(
-        "/workspaces/default/workflows",
-        json={"content_id": release.content_id, "version": release.version},
-    )
-    assert imported.status_code == 201, imported.text
-    workflow_id = imported.json()["id"]
-    algorithm = imported.json()["spec"]["steps"][0]["properties"]["algorithm"]
+    release, imported = shared_import(publisher, user, workflow, visibility="public")
+    workflow_id = imported["id"]
+    algorithm = imported["spec"]["steps"][0]["properties"]["algorithm"]
     url = f"/workflows/{workflow_id}/executions"
     first = user.post(url, json={})
     assert first.status_code == 201, first.text
