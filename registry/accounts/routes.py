@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from registry.accounts import service
 from registry.accounts.models import AccessToken, User
 from registry.accounts.service import Principal
+from registry.assets.schemas import JSONBool
 from registry.bootstrap import FIRST_ADMIN, forget_initial_password
 from registry.context import CtxDep, PrincipalDep, signed_in
 from registry.errors import Forbidden, InvalidGrant
@@ -60,7 +61,7 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str
     password: str
-    is_admin: bool = False
+    is_admin: JSONBool = False
 
 
 class PasswordChange(BaseModel):

@@ -189,7 +189,7 @@ async def rerun_execution(
     user = signed_in(principal)
     async with ctx.db.read() as session:
         execution, workflow, _ = await service.find_execution(session, execution_id, user)
-        spec = ir.WorkflowSpec.model_validate(workflow.spec)
+        spec = workspaces.stored_spec(workflow)
     known = {p.name for p in spec.placeholders}
     data = ExecutionStart(
         scene=execution.scene,
@@ -223,7 +223,7 @@ async def continue_step(
     user = signed_in(principal)
     body = data or ContinueBody()
     execution, workflow, row, space = await _step_of(ctx, user, execution_id, step)
-    spec = ir.WorkflowSpec.model_validate(workflow.spec)
+    spec = workspaces.stored_spec(workflow)
     service.check_continue(spec, execution, row, body.inputs, space)
     await ctx.runner.update(
         execution_id, ir.UPDATE_CONTINUE, ir.ContinueInput(step=step, values=body.inputs)
@@ -250,7 +250,7 @@ async def retry_step(
             f"workflow {workflow.name!r} has another open execution ({running.name}); "
             "one runs at a time"
         )
-    spec = ir.WorkflowSpec.model_validate(workflow.spec)
+    spec = workspaces.stored_spec(workflow)
     service.check_retry(spec, execution, row, body.parameters, space)
     await ctx.runner.update(
         execution_id, ir.UPDATE_RETRY, ir.RetryInput(step=step, parameters=body.parameters)

@@ -32,7 +32,12 @@ from registry.models_base import has_word, utcnow
 from registry.settings import Settings
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 from registry.workspaces.schemas import WorkflowConfig
-from registry.workspaces.service import namespace_of
+from registry.workspaces.service import (
+    namespace_of,
+    readable_spec,
+    stored_config,
+    stored_spec,
+)
 from registry.workspaces.storage import check_paths
 from sdk import spec as ir
 
@@ -84,15 +89,21 @@ async def latest_outputs(
             continue
         outputs[name] = {k: v for k, v in (step_outputs or {}).items() if isinstance(v, str)}
         metrics[name] = {
-            output: {
-                e["key"]: float(e["data"]["value"])
-                for e in entries
-                if isinstance(e, dict) and e.get("type") == "float"
-            }
+            output: {e["key"]: value for e in entries if (value := _float_metric(e)) is not None}
             for output, entries in (step_metrics or {}).items()
             if isinstance(entries, list)
         }
     return outputs, metrics
+
+
+def _float_metric(entry: Any) -> float | None:
+    """A stored ``float`` metric's value, or None for anything else (never an error)."""
+    if not isinstance(entry, dict) or entry.get("type") != "float":
+        return None
+    if not isinstance(entry.get("key"), str) or not isinstance(entry.get("data"), dict):
+        return None
+    value = entry["data"].get("value")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def resolve_parameters(
@@ -166,8 +177,8 @@ async def start_execution(
             f"{running.status}); stop it or let it finish first",
             execution_id=running.execution_id,
         )
-    spec = ir.WorkflowSpec.model_validate(workflow.spec)
-    config = WorkflowConfig.model_validate(workflow.config)
+    spec = stored_spec(workflow)
+    config = stored_config(workflow)
     parameters = resolve_parameters(spec, config, data.parameters)
     space = await namespace_of(session, workspace)
     strays = check_paths(
@@ -317,8 +328,9 @@ async def find_step(session: AsyncSession, execution: Execution, name: str) -> S
     return row
 
 
-def waiting_inputs(spec: ir.WorkflowSpec, names: list[str]) -> list[WaitingInput]:
-    placeholders = {p.name: p for p in spec.placeholders}
+def waiting_inputs(spec: ir.WorkflowSpec | None, names: list[str]) -> list[WaitingInput]:
+    """What a waiting step asks for (nothing, should the workflow's spec be unreadable)."""
+    placeholders = {p.name: p for p in spec.placeholders} if spec is not None else {}
     return [
         WaitingInput(
             name=n,
@@ -332,7 +344,7 @@ def waiting_inputs(spec: ir.WorkflowSpec, names: list[str]) -> list[WaitingInput
     ]
 
 
-def step_read(step: StepRun, spec: ir.WorkflowSpec) -> StepRead:
+def step_read(step: StepRun, spec: ir.WorkflowSpec | None) -> StepRead:
     return StepRead(
         name=step.name,
         type=step.type,
@@ -357,7 +369,7 @@ def to_read(
     workspace: Workspace,
     steps: list[StepRun],
 ) -> ExecutionRead:
-    spec = ir.WorkflowSpec.model_validate(workflow.spec)
+    spec = readable_spec(workflow)
     return ExecutionRead(
         id=execution.execution_id,
         name=execution.name,
@@ -424,7 +436,7 @@ async def todo(session: AsyncSession, principal: Principal) -> list[TodoItem]:
     )
     items = []
     for step, execution, workflow, workspace in rows:
-        spec = ir.WorkflowSpec.model_validate(workflow.spec)
+        spec = readable_spec(workflow)
         items.append(
             TodoItem(
                 execution_id=execution.execution_id,
@@ -451,8 +463,9 @@ async def compare(session: AsyncSession, ids: list[str], principal: Principal) -
         for step in await steps_of(session, execution):
             for entries in (step.metrics or {}).values():
                 for entry in entries if isinstance(entries, list) else []:
-                    if isinstance(entry, dict) and entry.get("type") == "float":
-                        metrics[f"{step.name}.{entry['key']}"] = float(entry["data"]["value"])
+                    value = _float_metric(entry)
+                    if value is not None:
+                        metrics[f"{step.name}.{entry['key']}"] = value
         rows.append(
             CompareRow(
                 id=execution.execution_id,

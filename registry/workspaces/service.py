@@ -84,6 +84,35 @@ async def my_workspaces(session: AsyncSession, principal: Principal) -> list[Wor
     ]
 
 
+def stored_spec(workflow: RuntimeWorkflow) -> ir.WorkflowSpec:
+    """The workflow's frozen spec; a 409 (not a 500) should a stored one no longer validate
+    (written by an older server, or by hand)."""
+    try:
+        return ir.WorkflowSpec.model_validate(workflow.spec)
+    except (ValidationError, TypeError, ValueError):
+        raise Conflict(
+            f"workflow {workflow.name!r} holds a spec this server cannot read; import or "
+            "release it again"
+        ) from None
+
+
+def readable_spec(workflow: RuntimeWorkflow) -> ir.WorkflowSpec | None:
+    """For reads that can do without it: the spec, or None when it cannot be read."""
+    try:
+        return stored_spec(workflow)
+    except Conflict:
+        return None
+
+
+def stored_config(workflow: RuntimeWorkflow) -> WorkflowConfig:
+    """The saved configuration; an unreadable one reads as empty (nothing is lost: the row
+    keeps it until the next save)."""
+    try:
+        return WorkflowConfig.model_validate(workflow.config)
+    except (ValidationError, TypeError, ValueError):
+        return WorkflowConfig()
+
+
 async def namespace_of(session: AsyncSession, workspace: Workspace) -> str:
     """The workspace's object-store namespace, ``/<owner>/<workspace>/``."""
     owner = (await session.exec(select(User.username).where(User.id == workspace.owner_id))).one()
@@ -146,7 +175,7 @@ async def release_workflow(
     (made by an earlier release). Returns the workflow and whether it is new."""
     assert data.spec is not None
     try:
-        spec = ir.WorkflowSpec.model_validate(data.spec)
+        spec = ir.WorkflowSpec.model_validate(data.spec, strict=True)
         ir.validate(spec)
     except ValidationError as exc:
         errors = [
@@ -199,7 +228,7 @@ async def release_workflow(
                 f"{existing.source_content_id}; release under another name"
             )
         existing.spec = spec_json
-        config = WorkflowConfig.model_validate(existing.config)
+        config = stored_config(existing)
         known = {p.name: p for p in spec.placeholders}
         storages = {s.name for s in spec.storages}
         kept = WorkflowConfig(
@@ -259,6 +288,9 @@ async def import_workflow(
             f"{asset.content_id}@{version.version} cannot be imported: {reasons}",
             blockers=[b.model_dump() for b in check.blockers],
         )
+    spec_json = version.manifest.get("spec") if isinstance(version.manifest, dict) else None
+    if not isinstance(spec_json, dict):
+        raise Conflict(f"{asset.content_id}@{version.version} holds no workflow spec to import")
     name = data.name or f"workflow_{secrets.token_hex(2)}"
     if not await _name_free(session, workspace, name):
         raise Conflict(f"workspace {workspace.name!r} already has a workflow named {name!r}")
@@ -269,7 +301,7 @@ async def import_workflow(
         name=name,
         source_content_id=asset.content_id,
         source_version=version.version,
-        spec=version.manifest["spec"],
+        spec=spec_json,
         config=WorkflowConfig().model_dump(),
         created_by=principal.user_id,
     )
@@ -426,10 +458,7 @@ async def copy_workflow(
 def to_read(
     workflow: RuntimeWorkflow, workspace: Workspace, status: str | None = None
 ) -> WorkflowRead:
-    try:
-        config = WorkflowConfig.model_validate(workflow.config)
-    except ValidationError:  # an old shape; show it empty rather than fail the read
-        config = WorkflowConfig()
+    config = stored_config(workflow)
     return WorkflowRead(
         id=workflow.workflow_id,
         status=status,

@@ -298,9 +298,30 @@ def test_unservable_stored_workflow_and_execution_documents_degrade(gallery: Gal
     assert read.status_code == 200, read.text
     assert "cannot be shown" in read.json()["spec"]["unreadable"]
     assert client.get("/workspaces/default/workflows").status_code == 200
+    # Reads that need the spec do without it; actions that need it say why they cannot run.
+    assert client.get(f"/executions/{execution}").status_code == 200
+    assert client.get("/todo").status_code == 200
+    refused = client.post(f"/workflows/{workflow}/executions", json={})
+    assert refused.status_code == 409, refused.text
+    assert "cannot read" in refused.json()["detail"]
+    rerun = client.post(f"/executions/{execution}/rerun")
+    assert rerun.status_code == 409, rerun.text
 
 
 # --- 4. booleans are booleans ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1])
+def test_is_admin_must_be_a_json_boolean(gallery: Gallery, value: Any) -> None:
+    name = fresh_name()
+    answer = gallery.admin.post(
+        "/users", json={"username": name, "password": "pw-" + name, "is_admin": value}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "is_admin"
+    again = gallery.admin.post("/users", json={"username": name, "password": "pw-" + name})
+    assert again.status_code == 201, again.text  # nothing was created the first time
+    assert again.json()["is_admin"] is False
 
 
 @pytest.mark.parametrize("value", ["yes", "true", "on", "1", 1])
