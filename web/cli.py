@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import subprocess
 import sys
 import threading
@@ -34,6 +35,9 @@ def up(argv: list[str]) -> int:
     settings = Settings()
     settings.ensure_data_dir()
     host, port = args.host or settings.host, args.port or settings.port
+    # SIGTERM (a service manager's stop, `kill`) ends `up` the way Ctrl+C does: through the
+    # clean-up below, so its worker and Temporal server stop with it instead of living on.
+    signal.signal(signal.SIGTERM, _terminated)
     temporal = None
     if settings.temporal_address is None:
         # Started first: it comes up while the database is migrated.
@@ -45,6 +49,10 @@ def up(argv: list[str]) -> int:
     finally:
         if temporal is not None:
             stop(temporal)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _announce(port: int, temporal: subprocess.Popen[bytes]) -> None:

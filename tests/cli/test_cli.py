@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -34,10 +36,9 @@ def run(
     )
 
 
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], str, str]]:
-    """``gallery up`` on a fresh data dir; yields (env, url, first admin password)."""
-    data = tmp_path_factory.mktemp("up")
+@contextlib.contextmanager
+def gallery_up(data: Path, stop_with: int = signal.SIGINT) -> Iterator[UpRun]:
+    """``gallery up`` on a fresh data dir until the block ends, then ``stop_with``."""
     port = free_port()
     env = {
         **os.environ,
@@ -71,14 +72,60 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str
         assert found, output
         assert f"gallery login --url {url} --username admin" in output
         assert (data / "initial-admin-password").read_text().strip() == found.group(1)
-        yield env, url, found.group(1)
+        yield UpRun(env, url, found.group(1), process)
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_with)
         process.wait(timeout=30)
         log.close()
     # Stopping `gallery up` stops the Temporal dev server it started.
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", int(env["GALLERY_TEMPORAL_PORT"]))) != 0
+
+
+@dataclass
+class UpRun:
+    env: dict[str, str]
+    url: str
+    password: str
+    process: subprocess.Popen[bytes]
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], str, str]]:
+    """``gallery up`` on a fresh data dir; yields (env, url, first admin password)."""
+    with gallery_up(tmp_path_factory.mktemp("up")) as run:
+        yield run.env, run.url, run.password
+
+
+def test_terminating_up_stops_its_worker_and_temporal(tmp_path: Path) -> None:
+    """SIGTERM (a service manager's stop) ends everything `up` started, as Ctrl+C does."""
+    with gallery_up(tmp_path, stop_with=signal.SIGTERM) as run:
+        children = _children(run.process.pid)
+        assert children, "gallery up started no child processes"
+    for pid in children:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
+            assert time.monotonic() < deadline, f"child {pid} outlived gallery up"
+            time.sleep(0.1)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
 
 
 def test_up_uses_the_embedded_default(up: tuple[dict[str, str], str, str]) -> None:
