@@ -12,7 +12,9 @@ from registry.blobs import BlobStore
 from registry.db import Database
 from registry.executions.models import log_key
 from registry.settings import Settings
+from runner.launch import Sandboxes
 from runner.messages import Records, StepResult, StepTask
+from runner.reads import Reads
 from runner.records import Recorder
 from runner.sandbox import Sandbox
 from runner.steps import StepContext, StepFailure, executor_for
@@ -32,16 +34,22 @@ async def _heartbeat() -> None:
 
 
 class Activities:
-    def __init__(self, db: Database, blobs: BlobStore, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, blobs: BlobStore, settings: Settings, *, spares: int = 0
+    ) -> None:
+        """``spares``: how many sandboxes of a kind to keep started ahead of steps
+        (``runner.launch``; a worker keeps some, a test running one activity none)."""
         self.db = db
         self.blobs = blobs
         self.settings = settings
         self.recorder = Recorder(db)
-        self.tenants = Tenants(db)
+        self.reads = Reads(db)
+        self.tenants = Tenants(db, self.reads)
         self.sandbox = Sandbox.from_settings(settings)
         self.work_root = settings.ensure_data_dir() / "work"
         self.code_cache = settings.data_dir / "cache" / "code"
         self.work_root.mkdir(parents=True, exist_ok=True)
+        self.boxes = Sandboxes(self.sandbox, self.work_root, spares=spares)
 
     @activity.defn(name="run_step")
     async def run_step(self, task: StepTask) -> StepResult:
@@ -78,6 +86,8 @@ class Activities:
                 tenants=self.tenants,
                 settings=self.settings,
                 sandbox=self.sandbox,
+                reads=self.reads,
+                boxes=self.boxes,
             )
             outcome = await executor_for(task.step.type)(ctx, task)
         except StepFailure as exc:
@@ -105,14 +115,30 @@ class Activities:
         finally:
             beat.cancel()
         await started
-        await self.recorder.step_finished(
-            task.execution_id,
-            step,
-            status="succeeded",
-            outputs=outcome.outputs,
-            metrics=outcome.metrics,
-        )
+        if outcome.metrics:  # up to 1 MB: written here, never through the workflow's history
+            await self.recorder.step_finished(
+                task.execution_id,
+                step,
+                status="succeeded",
+                outputs=outcome.outputs,
+                metrics=outcome.metrics,
+            )
+            return StepResult(outputs=outcome.outputs, metrics=outcome.floats, recorded=True)
+        # The workflow records the outcome with its next records (durably, and in the same
+        # transaction as the next step's "running"); unless those come soon, it is written
+        # from here as well.
+        self.recorder.final_soon(task.execution_id, step, outputs=outcome.outputs, seq=task.seq)
         return StepResult(outputs=outcome.outputs, metrics=outcome.floats)
+
+    async def stop(self) -> None:
+        """Write what waits, stop the sandboxes started ahead, close the connections."""
+        await self.recorder.settle()
+        await self.boxes.close()
+        self.close()
+
+    def close(self) -> None:
+        self.recorder.close()
+        self.reads.close()
 
     @activity.defn(name="record")
     async def record(self, records: Records) -> None:

@@ -25,13 +25,21 @@ def waits_for(spec: ir.WorkflowSpec) -> dict[str, set[str]]:
     return ir.edges(spec)
 
 
+Graph = Mapping[str, set[str]]
+
+
 def ready_steps(
-    spec: ir.WorkflowSpec, statuses: Mapping[str, str], selected: Iterable[str] | None = None
+    spec: ir.WorkflowSpec,
+    statuses: Mapping[str, str],
+    selected: Iterable[str] | None = None,
+    *,
+    graph: Graph | None = None,
 ) -> list[str]:
     """Pending steps (of ``selected``, default all) whose dependencies are all done, in
-    declaration order. Dependencies outside ``selected`` count as done (a scene's inputs)."""
+    declaration order. Dependencies outside ``selected`` count as done (a scene's inputs).
+    ``graph`` is ``waits_for(spec)`` when the caller keeps it."""
     chosen = set(selected) if selected is not None else {s.name for s in spec.steps}
-    graph = waits_for(spec)
+    graph = graph if graph is not None else waits_for(spec)
     ready = []
     for step in spec.steps:
         if step.name not in chosen or statuses.get(step.name, "pending") != "pending":
@@ -85,6 +93,8 @@ def decide(
     statuses: Mapping[str, str],
     resolve: Resolver,
     skipped_by_branch: frozenset[str] = frozenset(),
+    *,
+    graph: Graph | None = None,
 ) -> Decision:
     """Run or skip a ready step.
 
@@ -99,7 +109,7 @@ def decide(
             return "skip" if all_hold(step.policy.skip_conditions, resolve) else "run"
         except DagError as exc:
             raise DagError(f"step {name!r}: skip condition: {exc}") from None
-    deps = [d for d in waits_for(spec)[name] if d in statuses]
+    deps = [d for d in (graph if graph is not None else waits_for(spec))[name] if d in statuses]
     if deps and all(statuses[d] == "skipped" for d in deps):
         return "skip"
     return "run"

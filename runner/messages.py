@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +24,8 @@ class StepRecord(_Model):
     waiting_for: list[str] | None = None
     outputs: dict[str, Any] | None = None
     finished: bool = False
+    finished_at: datetime | None = None
+    """When it finished, if not when the record is written (a step whose activity returned)."""
 
 
 class ExecutionRecord(_Model):
@@ -77,3 +80,7 @@ class StepTask(_Model):
 class StepResult(_Model):
     outputs: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, dict[str, float]] = Field(default_factory=dict)
+    recorded: bool = False
+    """The activity wrote the step's final record itself (a step with metrics: they stay out
+    of the workflow's history). Otherwise the workflow writes it with its next records (and
+    the worker writes it too when those do not come soon)."""

@@ -10,16 +10,17 @@ remembered per process, since versions are immutable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
 import tarfile
 import zlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import and_, bindparam, exists, or_
 from sqlmodel import col, select
 
 from registry.accounts.models import User
@@ -44,11 +45,15 @@ _SETTINGS = {
 _PACKAGES: dict[str, tuple[str, str]] = {}
 
 
-@asynccontextmanager
-async def code_dir(ctx: StepContext, algorithm: ir.AlgorithmSpec) -> AsyncIterator[Path]:
-    """The algorithm's unpacked code, held against eviction until the block ends: copy or
-    link what the step needs inside the block. Raises StepFailure when the workspace's owner
-    may not use the version (any more), or its package is missing, corrupt or over a limit."""
+async def install(
+    ctx: StepContext, algorithm: ir.AlgorithmSpec, put: Callable[[Path], Awaitable[None]]
+) -> None:
+    """Put the algorithm's code in place with ``put(tree)`` (copy or link from the unpacked
+    tree, held against eviction meanwhile), and check that the workspace's owner may use the
+    version. Nothing is fetched before the check passes; a tree already in the cache is put in
+    place while it runs. Returns once both are done, so the job may run; raises StepFailure
+    when the owner may not use the version (any more), or its package is missing, corrupt or
+    over a limit (what was put in place then never runs)."""
     if algorithm.source != "gallery":
         raise StepFailure(
             "this step runs local code (code_dir); publish it first (release_to_gallery or "
@@ -58,22 +63,34 @@ async def code_dir(ctx: StepContext, algorithm: ir.AlgorithmSpec) -> AsyncIterat
     assert algorithm.content_id and algorithm.version
     pin = f"{algorithm.content_id}@{algorithm.version}"
     where = f"algorithm {pin}"
-    await _check_use(ctx, algorithm.content_id, algorithm.version, where)
-    key, sha = _PACKAGES.get(pin) or await _package_of(ctx, algorithm, where)
-    if len(_PACKAGES) > 10_000:
-        _PACKAGES.clear()
-    _PACKAGES[pin] = (key, sha)
-    cache = CodeCache(ctx.code_cache, ctx.settings.code_cache_bytes)
-    hold = await cache.hold(sha)
+    checked = asyncio.ensure_future(_check_use(ctx, algorithm.content_id, algorithm.version, where))
     try:
-        if hold.tree.is_dir():
-            hold.touch()
-        else:
-            await asyncio.to_thread(_unpack, ctx, cache, hold, key, where)
-            await asyncio.to_thread(cache.evict)
-        yield hold.tree
+        known = _PACKAGES.get(pin)
+        if known is None:
+            await checked
+            known = await _package_of(ctx, algorithm, where)
+            if len(_PACKAGES) > 10_000:
+                _PACKAGES.clear()
+            _PACKAGES[pin] = known
+        key, sha = known
+        cache = CodeCache(ctx.code_cache, ctx.settings.code_cache_bytes)
+        hold = await cache.hold(sha)
+        try:
+            if hold.tree.is_dir():
+                hold.touch()
+            else:
+                await checked
+                await asyncio.to_thread(_unpack, ctx, cache, hold, key, where)
+                await asyncio.to_thread(cache.evict)
+            await put(hold.tree)
+        finally:
+            hold.release()
+        await checked
     finally:
-        hold.release()
+        if not checked.done():
+            checked.cancel()
+            with contextlib.suppress(BaseException):
+                await checked
 
 
 async def _check_use(ctx: StepContext, content_id: str, version: str, where: str) -> None:
@@ -97,13 +114,9 @@ async def _check_use(ctx: StepContext, content_id: str, version: str, where: str
         raise StepFailure(f"{where} cannot run: {reasons}", non_retryable=True)
 
 
-async def _plainly_usable(ctx: StepContext, content_id: str, version: str) -> bool:
-    """The common case in one query: the version exists, is not yanked, depends on nothing,
-    and the workspace's owner is active and may read it (public, or theirs). Only a sufficient
-    condition: when it does not hold, ``use_check`` says why, or finds it fine after all (a
-    whitelist)."""
-    owner_id = ctx.tenant.owner_id
-    query = (
+def _plainly_usable_query() -> Any:
+    owner_id: Any = bindparam("owner_id")
+    return (
         select(
             and_(
                 col(User.is_active),
@@ -119,10 +132,24 @@ async def _plainly_usable(ctx: StepContext, content_id: str, version: str) -> bo
         .select_from(Asset)
         .join(AssetVersion, col(AssetVersion.asset_id) == col(Asset.id))
         .join(User, col(User.id) == owner_id)
-        .where(Asset.content_id == content_id, AssetVersion.version == version)
+        .where(
+            col(Asset.content_id) == bindparam("content_id"),
+            col(AssetVersion.version) == bindparam("version"),
+        )
     )
-    async with ctx.db.read() as session:
-        return bool(await session.scalar(query))
+
+
+# Built once (the statement and its compiled form are reused; only the values change).
+_PLAINLY_USABLE = _plainly_usable_query()
+
+
+async def _plainly_usable(ctx: StepContext, content_id: str, version: str) -> bool:
+    """The common case in one query: the version exists, is not yanked, depends on nothing,
+    and the workspace's owner is active and may read it (public, or theirs). Only a sufficient
+    condition: when it does not hold, ``use_check`` says why, or finds it fine after all (a
+    whitelist)."""
+    values = {"owner_id": ctx.tenant.owner_id, "content_id": content_id, "version": version}
+    return bool(await ctx.reads.scalar(_PLAINLY_USABLE, values))
 
 
 async def _package_of(ctx: StepContext, algorithm: ir.AlgorithmSpec, where: str) -> tuple[str, str]:

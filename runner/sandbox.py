@@ -79,6 +79,7 @@ DEV_LINKS = {
     "stderr": "/proc/self/fd/2",
 }
 PATH = "/usr/local/bin:/usr/bin:/bin"
+CPUS = os.cpu_count() or 1
 Mode = Literal["root", "userns", "none"]
 
 
@@ -114,6 +115,7 @@ class Sandbox:
     problem: str | None = None
     """Why steps cannot be sandboxed here (mode "none" without the unsafe switch)."""
     _claims: dict[int, socket.socket] = field(default_factory=dict)
+    _boxes: dict[bool, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sandbox:
@@ -232,33 +234,18 @@ class Sandbox:
         for path in writable:
             os.chown(path, uid, uid)
 
-    def command(
-        self,
-        argv: list[str],
-        *,
-        place: Placement | None,
-        limits: StepLimits,
-        env: dict[str, str],
-        uid: int,
-        timeout_seconds: float,
-        cwd: Path | None = None,
-    ) -> list[str]:
-        """The full command line that runs ``argv`` in the sandbox."""
-        if self.mode == "none":
-            return argv
-        assert self.bwrap is not None and self.prlimit is not None
-        cpu = limits.cpu_seconds or max(1, int(timeout_seconds * (os.cpu_count() or 1)) + 1)
-        rlimits = [
-            self.prlimit,
-            f"--as={limits.memory_mb * MiB}",
-            f"--cpu={cpu}",
-            f"--nofile={limits.open_files}",
-            f"--nproc={limits.processes}",
-            f"--fsize={limits.file_mb * MiB}",
-            "--core=0",
-            "--",
-        ]
-        assert self.skeleton is not None
+    @staticmethod
+    def cpu_seconds(limits: StepLimits, timeout_seconds: float) -> int:
+        """The step's CPU time limit: the flavor's, else what its timeout allows on all cores."""
+        return limits.cpu_seconds or max(1, int(timeout_seconds * CPUS) + 1)
+
+    def _box(self, network: bool) -> tuple[str, ...]:
+        """bwrap's options that are the same for every step (with or without network): worked
+        out once, since finding them takes dozens of file-system calls."""
+        found = self._boxes.get(network)
+        if found is not None:
+            return found
+        assert self.bwrap is not None and self.skeleton is not None
         box = [
             self.bwrap,
             "--unshare-pid",
@@ -266,7 +253,7 @@ class Sandbox:
             "--die-with-parent",
             "--new-session",
         ]
-        if not limits.network:
+        if not network:
             box.append("--unshare-net")
         if self.mode == "userns":
             box += ["--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000"]
@@ -287,6 +274,36 @@ class Sandbox:
         for device in DEVICES:
             box += ["--dev-bind", f"/dev/{device}", f"/dev/{device}"]
         box += ["--perms", "1777", "--size", str(64 * MiB), "--tmpfs", "/dev/shm"]
+        self._boxes[network] = found = tuple(box)
+        return found
+
+    def command(
+        self,
+        argv: list[str],
+        *,
+        place: Placement | None,
+        limits: StepLimits,
+        env: dict[str, str],
+        uid: int,
+        timeout_seconds: float,
+        cwd: Path | None = None,
+    ) -> list[str]:
+        """The full command line that runs ``argv`` in the sandbox."""
+        if self.mode == "none":
+            return argv
+        assert self.bwrap is not None and self.prlimit is not None
+        cpu = self.cpu_seconds(limits, timeout_seconds)
+        rlimits = [
+            self.prlimit,
+            f"--as={limits.memory_mb * MiB}",
+            f"--cpu={cpu}",
+            f"--nofile={limits.open_files}",
+            f"--nproc={limits.processes}",
+            f"--fsize={limits.file_mb * MiB}",
+            "--core=0",
+            "--",
+        ]
+        box = list(self._box(limits.network))
         if place is not None:
             box += ["--bind", str(place.host), str(place.inside)]
             box += ["--bind", str(place.host / "tmp"), "/tmp"]

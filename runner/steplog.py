@@ -8,6 +8,7 @@ the job's last few lines so the end of its story is not lost."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 
@@ -28,16 +29,26 @@ def size(path: Path) -> int:
         return -1
 
 
-async def pump(process: asyncio.subprocess.Process, log_path: Path, limit: int) -> None:
-    """Copy the process's output into the log file until it closes, up to ``limit`` bytes of
-    log; the rest is read and dropped, and counted in a closing line."""
+def start(log_path: Path, header: str) -> None:
+    """A new log holding the runner's header lines (a small local write)."""
+    log_path.write_text(header)
+
+
+async def pump(
+    process: asyncio.subprocess.Process, log_path: Path, limit: int, first: bytes = b""
+) -> None:
+    """Copy ``first`` (output already read from the process), then the process's output into
+    the log file until it closes, up to ``limit`` bytes of log; the rest is read and dropped,
+    and counted in a closing line."""
     assert process.stdout is not None
     dropped = 0
     last = bytearray()  # the end of what was dropped
     with log_path.open("ab") as handle:
         room = limit - handle.tell()  # the runner's header counts
+        pending = first
         try:
-            while chunk := await process.stdout.read(65536):
+            while chunk := pending or await process.stdout.read(65536):
+                pending = b""
                 if room > 0:
                     kept = chunk[:room]
                     handle.write(kept)
@@ -66,20 +77,35 @@ def _truncated(limit: int, dropped: int, last: bytes) -> bytes:
     return note.encode() + end + (b"" if end.endswith(b"\n") else b"\n")
 
 
-async def ship(ctx: StepContext, log_path: Path) -> None:
-    """Upload the log every few seconds while it grows (cancelled when the step ends)."""
-    shipped = -1
-    while True:
-        await asyncio.sleep(LOG_UPLOAD_SECONDS)
-        now = size(log_path)
-        if now != shipped:
-            await asyncio.to_thread(ctx.blobs.put_file, ctx.log_key, log_path)
-            shipped = now
+class Shipper:
+    """Uploads the log at once (its header: readable as soon as the job starts), then every few
+    seconds while it grows, and once more when closed, unless nothing was added since the last
+    upload (a quiet job's log is not uploaded twice)."""
 
+    def __init__(self, ctx: StepContext, log_path: Path) -> None:
+        self.ctx = ctx
+        self.log_path = log_path
+        self.shipped = -1
+        self._lock = asyncio.Lock()  # an upload is never overtaken by an older one
+        self._task = asyncio.create_task(self._every())
 
-async def ship_final(ctx: StepContext, log_path: Path) -> None:
-    if size(log_path) >= 0:
-        await asyncio.to_thread(ctx.blobs.put_file, ctx.log_key, log_path)
+    async def _every(self) -> None:
+        while True:
+            await asyncio.shield(self._ship())
+            await asyncio.sleep(LOG_UPLOAD_SECONDS)
+
+    async def _ship(self) -> None:
+        async with self._lock:
+            now = size(self.log_path)
+            if now >= 0 and now != self.shipped:
+                await asyncio.to_thread(self.ctx.blobs.put_file, self.ctx.log_key, self.log_path)
+                self.shipped = now
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(BaseException):
+            await self._task
+        await self._ship()
 
 
 def tail(path: Path) -> str:

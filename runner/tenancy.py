@@ -16,6 +16,7 @@ from registry.db import Database
 from registry.executions.models import Execution
 from registry.workspaces.models import RuntimeWorkflow, Workspace
 from registry.workspaces.storage import namespace
+from runner.reads import Reads
 
 
 class UnknownExecution(LookupError):
@@ -33,24 +34,22 @@ class Tenant:
 class Tenants:
     """Execution id → its workspace (which never changes, so it is remembered per worker)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, reads: Reads | None = None) -> None:
         self.db = db
+        self.reads = reads or Reads(db)
         self._known: dict[str, Tenant] = {}
 
     async def of(self, execution_id: str) -> Tenant:
         found = self._known.get(execution_id)
         if found is not None:
             return found
-        async with self.db.read() as session:
-            row = (
-                await session.exec(
-                    select(Workspace.id, Workspace.name, User.id, User.username)
-                    .join(RuntimeWorkflow, col(RuntimeWorkflow.workspace_id) == col(Workspace.id))
-                    .join(Execution, col(Execution.workflow_pk) == col(RuntimeWorkflow.id))
-                    .join(User, col(User.id) == col(Workspace.owner_id))
-                    .where(Execution.execution_id == execution_id)
-                )
-            ).first()
+        row = await self.reads.first(
+            select(Workspace.id, Workspace.name, User.id, User.username)
+            .join(RuntimeWorkflow, col(RuntimeWorkflow.workspace_id) == col(Workspace.id))
+            .join(Execution, col(Execution.workflow_pk) == col(RuntimeWorkflow.id))
+            .join(User, col(User.id) == col(Workspace.owner_id))
+            .where(col(Execution.execution_id) == execution_id)
+        )
         if row is None:
             raise UnknownExecution(f"no execution {execution_id!r} is recorded")
         workspace_id, workspace_name, owner_id, owner_name = row

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from temporalio.worker import Worker
 from registry.blobs import open_blob_store
 from registry.db import Database
 from registry.settings import Settings
+from runner import launch
 from runner.activities import Activities
 from runner.workflow import ExecutionWorkflow
 from sdk import spec as ir
@@ -66,9 +68,19 @@ def build_workers(
     return workers
 
 
+def _watch_children_with_pidfds() -> None:
+    """Python 3.11 waits for every child process on a thread of its own, started per step; a
+    pidfd in the event loop does it without one (and is the default from Python 3.12)."""
+    if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
+        watcher = asyncio.PidfdChildWatcher()
+        watcher.attach_loop(asyncio.get_running_loop())
+        asyncio.set_child_watcher(watcher)
+
+
 async def serve(settings: Settings, *, queues: Sequence[str] = (), workflows: bool = True) -> None:
+    _watch_children_with_pidfds()
     db = Database(settings.resolved_database_url)
-    activities = Activities(db, open_blob_store(settings), settings)
+    activities = Activities(db, open_blob_store(settings), settings, spares=launch.SPARES)
     client = await _connect_with_retry(settings)
     workers = build_workers(
         client,
@@ -92,7 +104,7 @@ async def serve(settings: Settings, *, queues: Sequence[str] = (), workflows: bo
                 await stack.enter_async_context(worker)
             await stop.wait()
     finally:
-        activities.recorder.close()
+        await activities.stop()
         await db.dispose()
 
 

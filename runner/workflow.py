@@ -58,6 +58,7 @@ class ExecutionWorkflow:
         self.data = data
         self.spec = data.spec
         self.selected = [n for n in ir.topological_order(data.spec) if n in set(data.steps)]
+        self.graph = dag.waits_for(data.spec)  # the spec never changes: worked out once
         self.params: dict[str, Any] = dict(data.parameters)
         self.provided: set[str] = set()
         self.statuses: dict[str, str] = {}
@@ -131,12 +132,17 @@ class ExecutionWorkflow:
             progress = False
             if self._halted():
                 return
-            for name in dag.ready_steps(self.spec, self.statuses, self.selected):
+            for name in dag.ready_steps(self.spec, self.statuses, self.selected, graph=self.graph):
                 step = self.spec.step(name)
                 resolve = self._resolver(name)
                 try:
                     decision = dag.decide(
-                        self.spec, name, self.statuses, resolve, frozenset(self.branch_skipped)
+                        self.spec,
+                        name,
+                        self.statuses,
+                        resolve,
+                        frozenset(self.branch_skipped),
+                        graph=self.graph,
                     )
                 except dag.DagError as exc:
                     self._set(name, "failed", error=str(exc), finished=True)
@@ -242,24 +248,33 @@ class ExecutionWorkflow:
                     ):
                         # The worker running it went away: run it again (at least once).
                         lost += 1
+                        # Its records go again: the lost attempt may not have written them.
                         task = task.model_copy(
-                            update={
-                                "attempt_base": task.attempt_base + retry.max_attempts,
-                                "records": Records(execution_id=self.data.execution_id),
-                            }
+                            update={"attempt_base": task.attempt_base + retry.max_attempts}
                         )
                         continue
+                    self._requeue(task.records)
                     if isinstance(cause, CancelledError) or self.statuses[name] == "stopped":
                         self._set(name, "stopped", finished=True)
                     else:
                         self._set(name, "failed", error=_message(err), finished=True)
                     return
                 except asyncio.CancelledError:
+                    self._requeue(task.records)
                     self._set(name, "stopped", finished=True)
                     return
                 self.outputs[name] = result.outputs
                 self.metrics[name] = result.metrics
-                self.statuses[name] = "succeeded"  # the activity recorded it
+                if result.recorded:
+                    self.statuses[name] = "succeeded"
+                else:  # written with the next records, which the next activity carries
+                    self._set(
+                        name,
+                        "succeeded",
+                        outputs=result.outputs,
+                        finished=True,
+                        finished_at=workflow.now(),
+                    )
                 return
         finally:
             self.attempt_base[name] = task.attempt_base + retry.max_attempts
@@ -422,6 +437,13 @@ class ExecutionWorkflow:
         )
         self.step_records, self.execution_records = [], []
         return records
+
+    def _requeue(self, records: Records) -> None:
+        """Records a task carried, written again with the next ones: its activity may have
+        ended before writing them, or never started (stopped while it was queued). Writing a
+        record twice changes nothing (``seq``)."""
+        self.step_records[:0] = records.steps
+        self.execution_records[:0] = records.execution
 
     async def _flush(self) -> None:
         records = self._take_records()

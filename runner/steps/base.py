@@ -9,6 +9,8 @@ from typing import Any
 from registry.blobs import BlobStore
 from registry.db import Database
 from registry.settings import Settings
+from runner.launch import Sandboxes
+from runner.reads import Reads
 from runner.sandbox import Sandbox
 from runner.tenancy import Tenant, Tenants
 
@@ -40,6 +42,10 @@ class StepContext:
     settings: Settings
     """The worker's settings (limits, sandbox)."""
     sandbox: Sandbox
+    reads: Reads
+    """One-call reads for the step's critical path (its access check)."""
+    boxes: Sandboxes
+    """Sandboxes started ahead of the steps that will run in them."""
 
 
 @dataclass

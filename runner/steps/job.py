@@ -24,12 +24,13 @@ import signal
 import socket
 import stat
 import sys
-import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from registry.settings import StepLimits
-from runner import objects, packages, steplog
+from runner import launch, objects, packages, steplog
+from runner.launch import Box
 from runner.messages import StepTask
 from runner.sandbox import INSIDE, PATH, Placement, Sandbox
 from runner.steps.base import Outcome, StepContext, StepFailure
@@ -37,22 +38,6 @@ from sdk import metrics as metrics_rules
 from sdk import spec as ir
 
 KILL_GRACE_SECONDS = 5.0
-
-
-SETPRIV = shutil.which("setpriv")
-
-
-def _with_parent(argv: list[str]) -> list[str]:
-    """Unsandboxed (GALLERY_UNSAFE_NO_SANDBOX): the job gets SIGKILL if the worker that started
-    it dies (in the sandbox, bwrap's --die-with-parent does this).
-
-    ``setpriv --pdeathsig`` (util-linux) sets it and execs the job, so the worker can start the
-    process without a Python ``preexec_fn``, which would force a slow fork of the whole worker
-    and block its event loop for ~10 ms per step.
-    """
-    if SETPRIV is None:
-        return argv
-    return [SETPRIV, "--pdeathsig", "KILL", "--", *argv]
 
 
 SHELL_SYNTAX = set("|&;<>()$`\\\"'*?[#~=%{}\n")
@@ -100,60 +85,105 @@ def _environment(
 async def run(ctx: StepContext, task: StepTask) -> Outcome:
     props = task.step.typed_properties()
     assert isinstance(props, ir.JobProperties)
-    sandbox = ctx.sandbox
-    if sandbox.problem is not None:
-        raise StepFailure(f"this worker {sandbox.describe()}", non_retryable=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{task.step.name}-", dir=ctx.work_root))
-    log_path = work / "step.log"
-    job = work / "job"
-    place = Placement(job, INSIDE if sandbox.enabled else job)
+    if ctx.sandbox.problem is not None:
+        raise StepFailure(f"this worker {ctx.sandbox.describe()}", non_retryable=True)
+    algorithm = props.algorithm
+    limits = _limits(ctx, task)
+    # A sandbox started ahead waits for the job (runner.launch); or one starts now and sets
+    # itself up while the code is checked, fetched and linked and the inputs downloaded.
     try:
-        for part in ("tmp", "inputs", "outputs"):
-            (job / part).mkdir(parents=True)
-        run_dir = job / "code"
-        async with packages.code_dir(ctx, props.algorithm) as code:  # held while it is copied
-            await asyncio.to_thread(_link_tree, code, run_dir, sandbox.mode != "userns")
-        notes: list[str] = []
-        args = await _arguments(ctx, task, job, place, notes)
-        algorithm = props.algorithm
-        if algorithm.boot_file:
-            argv = [sys.executable, place.view(run_dir / algorithm.boot_file), *args]
-        else:
-            assert algorithm.command
-            argv = _command(algorithm.command, args)
-        limits = _limits(ctx, task)
-        env = _environment(task, algorithm, ctx.attempt, place.view(job / "tmp"))
-        with sandbox.claim() as uid:
-            writable = [job, job / "tmp", *_dirs(run_dir), *(job / "outputs").iterdir()]
-            await asyncio.to_thread(sandbox.prepare, place, uid, writable)
-            header = [
-                f"gallery: step {task.step.name!r}, attempt {ctx.attempt}, on "
-                f"{socket.gethostname()}; {_sandbox_note(sandbox, limits, uid)}",
-                *notes,
-                "gallery: $ " + shlex.join(argv),
-            ]
-            log_path.write_text("\n".join(header) + "\n")
-            full = sandbox.command(
-                argv,
-                place=place,
-                limits=limits,
-                env=env,
-                uid=uid,
-                timeout_seconds=task.timeout_seconds,
-                cwd=run_dir,
-            )
-            if not sandbox.enabled:
-                full = _with_parent(full)
-            code_ = await _supervise(ctx, full, run_dir, env, log_path, task.timeout_seconds)
-        if code_ != 0:
-            raise StepFailure(
-                f"step {task.step.name!r} exited with code {code_}; last lines:\n"
-                + steplog.tail(log_path)
-            )
-        outputs, metrics, floats = await _collect(ctx, task, job)
-        return Outcome(outputs=outputs, metrics=metrics, floats=floats)
+        box = await ctx.boxes.take(task.step.name, limits, task.timeout_seconds)
+    except OSError as exc:
+        raise StepFailure(f"cannot start the step's sandbox: {exc}", non_retryable=True) from None
+    try:
+        return await _run(ctx, task, algorithm, limits, box)
     finally:
-        await asyncio.to_thread(shutil.rmtree, work, True)
+        if box.alive():  # the step ended before its job started: the sandbox goes unused
+            await box.discard()
+        ctx.boxes.done(box)  # its directory goes after the step has answered
+
+
+async def _run(
+    ctx: StepContext, task: StepTask, algorithm: ir.AlgorithmSpec, limits: StepLimits, box: Box
+) -> Outcome:
+    sandbox = ctx.sandbox
+    job = box.job
+    run_dir = job / "code"
+    place = Placement(job, INSIDE if sandbox.enabled else job)
+    outputs = [job / "outputs" / name for name in task.outputs]
+    for folder in outputs:
+        folder.mkdir()
+    notes: list[str] = []
+
+    async def put(tree: Path) -> None:
+        await asyncio.to_thread(_install, sandbox, tree, place, box.uid, outputs)
+
+    async def code() -> None:
+        await packages.install(ctx, algorithm, put)
+
+    _, args = await _together(
+        asyncio.ensure_future(code()),
+        asyncio.ensure_future(_arguments(ctx, task, job, place, notes)),
+    )
+    if algorithm.boot_file:
+        argv = [sys.executable, place.view(run_dir / algorithm.boot_file), *args]
+    else:
+        assert algorithm.command
+        argv = _command(algorithm.command, args)
+    env = _environment(task, algorithm, ctx.attempt, place.view(job / "tmp"))
+    header = [
+        f"gallery: step {task.step.name!r}, attempt {ctx.attempt}, on "
+        f"{socket.gethostname()}; {_sandbox_note(sandbox, limits, box.uid)}",
+        *notes,
+        "gallery: $ " + shlex.join(argv),
+    ]
+    log_path = box.work / "step.log"
+    code_ = await _supervise(
+        ctx,
+        box,
+        launch.script(argv, env, place.view(run_dir)),
+        log_path,
+        "\n".join(header) + "\n",
+        task.timeout_seconds,
+    )
+    if code_ != 0:
+        raise StepFailure(
+            f"step {task.step.name!r} exited with code {code_}; last lines:\n"
+            + steplog.tail(log_path)
+        )
+    found, metrics, floats = await _collect(ctx, task, job)
+    return Outcome(outputs=found, metrics=metrics, floats=floats)
+
+
+def _install(
+    sandbox: Sandbox, tree: Path, place: Placement, uid: int, writable: list[Path]
+) -> None:
+    """The step's private copy of the code, and its writable directories opened to its uid
+    (the sandbox's own directories were opened to it when it was made)."""
+    run_dir = place.host / "code"
+    _link_tree(tree, run_dir, sandbox.mode != "userns")
+    sandbox.prepare(place, uid, [*writable, *_dirs(run_dir)])
+
+
+async def _together(*tasks: asyncio.Future[Any]) -> list[Any]:
+    """Wait for all; the first failure cancels the others and is raised as it is."""
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        await _cancel(tasks)
+    for t in tasks:
+        error = None if t.cancelled() else t.exception()
+        if error is not None:
+            raise error
+    return [t.result() for t in tasks]
+
+
+async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    pending = [t for t in tasks if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.wait(pending)
 
 
 def _sandbox_note(sandbox: Sandbox, limits: StepLimits, uid: int) -> str:
@@ -200,38 +230,35 @@ async def _arguments(
             args.append(f"--{name}={_text(value.value)}")
     for name, parameter in task.parameters.items():
         args.append(f"--{name}={_text(parameter)}")
-    for name in task.outputs:
-        local = work / "outputs" / name
-        local.mkdir(parents=True)
-        args.append(f"--{name}={place.view(local)}")
+    for name in task.outputs:  # made by the caller
+        args.append(f"--{name}={place.view(work / 'outputs' / name)}")
     return args
 
 
 async def _supervise(
     ctx: StepContext,
-    argv: list[str],
-    cwd: Path,
-    env: dict[str, str],
+    box: Box,
+    script: bytes,
     log_path: Path,
+    header: str,
     limit_seconds: float,
 ) -> int:
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise StepFailure(f"cannot start {argv[0]!r}: {exc}", non_retryable=True) from None
-    pump = asyncio.create_task(steplog.pump(process, log_path, ctx.settings.step_log_bytes))
-    shipper = asyncio.create_task(steplog.ship(ctx, log_path))
+    process = box.process
+    pump: asyncio.Task[None] | None = None
+    steplog.start(log_path, header)
+    shipper = steplog.Shipper(ctx, log_path)  # the header goes up while the job starts
     try:
         try:
-            return await asyncio.wait_for(process.wait(), limit_seconds)
+            await box.send(script)
+            ctx.boxes.going(box)
+            # After the header: what the sandbox said while it was set up (if that went
+            # wrong), then the job's output.
+            said = await box.said()
+            pump = asyncio.create_task(
+                steplog.pump(process, log_path, ctx.settings.step_log_bytes, said)
+            )
+            async with asyncio.timeout(limit_seconds):
+                return await process.wait()
         except TimeoutError:
             await _kill_group(process)
             with log_path.open("a") as handle:
@@ -247,12 +274,11 @@ async def _supervise(
             raise
     finally:
         _kill_leftovers(process.pid)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(pump, 5)
-        shipper.cancel()
-        with contextlib.suppress(BaseException):
-            await shipper
-        await steplog.ship_final(ctx, log_path)
+        if pump is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await pump
+        await shipper.close()
 
 
 async def _kill_group(process: asyncio.subprocess.Process) -> None:
@@ -335,4 +361,6 @@ def _link_tree(source: Path, target: Path, link: bool) -> None:
         except OSError:
             shutil.copy2(src, dst)
 
-    shutil.copytree(source, target, copy_function=hard_link if link else shutil.copy2)
+    shutil.copytree(
+        source, target, copy_function=hard_link if link else shutil.copy2, dirs_exist_ok=True
+    )

@@ -8,7 +8,8 @@ One embedded Temporal dev server (free port, fresh temp data dir, the tuned dyna
 * Gallery: the real app (SQLite) under uvicorn in a child process and ``gallery worker`` in
   another; pipelines defined with the SDK, published and imported for real, run over HTTP.
   The no-op step is a JobStep whose algorithm is a published algorithm asset with
-  ``command="true"`` (the worker runs ``/bin/sh -c 'true'`` in a fresh working directory).
+  ``command="true"`` (the worker runs ``true`` in the step sandbox, in a fresh working
+  directory).
 * Floor: hand-written workflows with the same no-op activities (``runner_floor.py``): a bare
   ``return`` (the floor DESIGN.md §7 defines) and one that spawns ``/bin/true``.
 
@@ -518,7 +519,8 @@ async def gallery_continue(
     activity = _epoch(step["started_at"])
     assert activity is not None
     log_text = (await side.http.get(f"/executions/{execution_id}/steps/wait/logs")).text
-    process = float(next(x for x in log_text.splitlines() if x.startswith("stamp="))[6:])
+    stamp = next(x for x in log_text.splitlines() if x.startswith("stamp="))
+    process = float(stamp[6:].split()[0])  # the job echoes its arguments after it
     return {
         "activity_ms": (activity - sent) * 1000,
         "process_ms": (process - sent) * 1000,
@@ -952,7 +954,7 @@ def main(argv: list[str] | None = None) -> int:
             "concurrent": plan.concurrent,
             "latency_reps": plan.latency_reps,
             "noop": 'JobStep, published algorithm asset with command="true" '
-            "(worker runs /bin/sh -c 'true' in a fresh working dir)",
+            "(the worker runs `true` in the step sandbox, in a fresh working dir)",
             "floor": "FloorChain/FloorFan/FloorWait (tests/bench/runner_floor.py); activities "
             "`noop` (return) and `spawn_true` (asyncio subprocess /bin/true)",
             "temporal": "temporal server start-dev, --dynamic-config-value "

@@ -4,11 +4,12 @@ Run as ``python -m tests.bench.runner_worker``; settings come from ``GALLERY_*``
 command. With none of the variables below it is exactly ``gallery worker``.
 
 * ``BENCH_TRACE=path``: wraps (at run time, nothing in ``runner/`` changes) the step activity
-  and its phases — the "running" and final record writes, the code lookup, the working copy,
-  the arguments, the supervised subprocess, the log upload, the output collection — the SQLite
-  write lock (wait and hold), and the SDK's workflow activations and activity tasks; writes
-  one JSON line per call: ``{"phase", "ms", "t"}`` (``t`` = when it ended, epoch seconds).
-  The benchmark sums them per step over the measured runs.
+  and its phases — taking a started sandbox (or starting one), the access check, putting the
+  code in place, the arguments, sending the job, the supervised job, its output, the log
+  upload, the output collection, the "running" and final record writes — the SQLite write lock
+  (wait and hold), the workflow's own code, and the SDK's workflow activations and activity
+  tasks; writes one JSON line per call: ``{"phase", "ms", "t"}`` (``t`` = when it ended, epoch
+  seconds). The benchmark sums them per step over the measured runs.
 * ``BENCH_PROFILE=path``: cProfile of the main thread (the asyncio loop that runs activities),
   dumped at exit.
 * ``BENCH_SAMPLE=path``: all-threads stack sampler (``sampler.py``); workflow activations run in
@@ -67,13 +68,16 @@ def install_temporal_trace() -> None:
     """The SDK side, the same in the floor worker: a whole workflow activation on the event
     loop (decode, run, encode), the workflow code alone (on the SDK's thread pool, inside the
     sandbox), and a whole activity task (decode the input, run, encode the result)."""
-    from temporalio.worker import _activity, _workflow
+    from temporalio.worker import _activity, _workflow, _workflow_instance
     from temporalio.worker.workflow_sandbox import _runner as sandbox
 
     _workflow._WorkflowWorker._handle_activation = _async(  # type: ignore[method-assign]
         "workflow_activation", _workflow._WorkflowWorker._handle_activation
     )
     sandbox._Instance.activate = _sync("workflow_code", sandbox._Instance.activate)  # type: ignore[method-assign]
+    # The workflow code itself, sandboxed or not (inside "workflow_code" when sandboxed).
+    instance = _workflow_instance._WorkflowInstanceImpl
+    instance.activate = _sync("workflow_instance", instance.activate)  # type: ignore[method-assign]
     _activity._ActivityWorker._handle_start_activity_task = _async(  # type: ignore[method-assign]
         "activity_task", _activity._ActivityWorker._handle_start_activity_task
     )
@@ -110,14 +114,20 @@ def install_trace() -> None:
 
     Database.__init__ = init  # type: ignore[method-assign]
     from registry.blobs.local import LocalBlobStore
-    from runner import activities, packages, records, steplog, steps
+    from runner import activities, launch, packages, records, steplog, steps
     from runner.steps import job
 
     records.Recorder.step_started = _async("record_running", records.Recorder.step_started)  # type: ignore[method-assign]
     records.Recorder.step_finished = _async("record_final", records.Recorder.step_finished)  # type: ignore[method-assign]
     records.Recorder.apply = _async("record_batch", records.Recorder.apply)  # type: ignore[method-assign]
-    packages.code_dir = _async("code_lookup", packages.code_dir)
+    packages.install = _async("code_install", packages.install)
     job._link_tree = _sync("link_tree", job._link_tree)
+    job._install = _sync("install", job._install)
+    job._together = _async("code_and_inputs", job._together)
+    launch.Sandboxes.take = _async("sandbox_take", launch.Sandboxes.take)  # type: ignore[method-assign]
+    launch.Sandboxes._start = _async("sandbox_start", launch.Sandboxes._start)  # type: ignore[method-assign]
+    launch.Box.send = _async("go", launch.Box.send)  # type: ignore[method-assign]
+    packages._check_use = _async("access_check", packages._check_use)
     job._arguments = _async("arguments", job._arguments)
     job._supervise = _async("supervise", job._supervise)
     steplog.pump = _async("process_output", steplog.pump)
@@ -127,6 +137,11 @@ def install_trace() -> None:
     # The activity itself: the decorator's definition is copied along by functools.wraps and
     # the worker binds the wrapper (temporalio's _Definition.from_callable).
     activities.Activities.run_step = _async("activity", activities.Activities.run_step)  # type: ignore[method-assign]
+    from runner import workflow
+
+    flow = workflow.ExecutionWorkflow
+    flow._schedule = _sync("workflow_schedule", flow._schedule)  # type: ignore[method-assign]
+    flow._task = _sync("workflow_task_input", flow._task)  # type: ignore[method-assign]
 
 
 def flush(path: str) -> None:
