@@ -544,20 +544,29 @@ BUILTIN: dict[str, tuple[Command, str]] = {
 }
 
 
+def _commands() -> dict[str, tuple[Command, str]]:
+    """The SDK's verbs: the run loop here, the rest by concern in ``sdk.cli_*`` (imported
+    here, since they use this module's helpers)."""
+    from sdk import cli_assets, cli_runs, cli_workflows
+
+    return {**BUILTIN, **cli_assets.COMMANDS, **cli_workflows.COMMANDS, **cli_runs.COMMANDS}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     server = _server_commands()
+    commands = _commands()
     if not args or args[0] in ("-h", "--help"):
         print("usage: gallery COMMAND [ARGS]\n\ncommands:")
-        for name, (_, summary) in sorted(BUILTIN.items()):
+        for name, (_, summary) in sorted(commands.items()):
             print(f"  {name:<10} {summary}")
         for name in sorted(server):
             print(f"  {name:<10} (server) see 'gallery {name} --help'")
         return 0 if args else 2
     name, rest = args[0], args[1:]
     try:
-        if name in BUILTIN:
-            return BUILTIN[name][0](rest)
+        if name in commands:
+            return commands[name][0](rest)
         if name in server:
             command: Command = server[name].load()
             return command(rest)
