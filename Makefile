@@ -10,7 +10,8 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	# setuptools warns about every editable install (a generic notice): keep the first screen clean
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 up: $(STAMP)

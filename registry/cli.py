@@ -61,6 +61,10 @@ def _password(args: argparse.Namespace, prompt: str) -> str:
         return sys.stdin.readline().rstrip("\n")
     if args.password:
         return str(args.password)
+    if not sys.stdin.isatty():
+        raise GalleryError(
+            "no terminal to ask for the password on: pipe it in with --password-stdin"
+        )
     first = getpass.getpass(prompt)
     if getpass.getpass("Again: ") != first:
         raise GalleryError("the two passwords differ")

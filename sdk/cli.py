@@ -7,15 +7,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import re
 import runpy
 import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from importlib.metadata import entry_points
 from typing import Any
 
+from sdk import completion
 from sdk._errors import ConfigurationError, GalleryError
 from sdk._session import DEFAULT_URL, Session, load_credentials, save_credentials
 
@@ -36,7 +39,7 @@ def login(argv: list[str]) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = args.password or getpass.getpass(f"Password for {args.username}: ")
+        password = args.password or ask_password(f"Password for {args.username}: ")
     anonymous = Session(args.url, token="")
     grant = anonymous.post(
         "/auth/token",
@@ -55,6 +58,15 @@ def login(argv: list[str]) -> int:
     return 0
 
 
+def ask_password(prompt: str, option: str = "--password-stdin") -> str:
+    """A password typed on the terminal; without one, a clear error naming ``option``."""
+    if not sys.stdin.isatty():
+        raise ConfigurationError(
+            f"no terminal to ask for the password on: pipe it in with {option}"
+        )
+    return getpass.getpass(prompt)
+
+
 def _token_name() -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"cli-{socket.gethostname()}")[:64]
 
@@ -69,7 +81,7 @@ def _read_passwords(stdin: bool, username: str) -> tuple[str, str]:
                 "--password-stdin reads two lines: the current password, then the new one"
             )
         return current, new
-    current = getpass.getpass(f"Current password for {username}: ")
+    current = ask_password(f"Current password for {username}: ")
     new = getpass.getpass("New password: ")
     if getpass.getpass("New password again: ") != new:
         raise ConfigurationError("the two new passwords differ; nothing was changed")
@@ -552,19 +564,69 @@ def _commands() -> dict[str, tuple[Command, str]]:
     return {**BUILTIN, **cli_assets.COMMANDS, **cli_workflows.COMMANDS, **cli_runs.COMMANDS}
 
 
+SERVER_SUMMARIES = {
+    "up": "run Gallery on the embedded default: web app, Temporal dev server and a worker",
+    "serve": "serve the web app and API only",
+    "worker": "run a worker that executes steps",
+    "user": "manage users: create, set-password, deactivate, reactivate",
+    "group": "manage groups and their members",
+    "token": "create personal access tokens for a user",
+}
+"""One line each for the server's verbs (entry points, loaded only when used)."""
+
+
+def version() -> str:
+    try:
+        return metadata.version("gallery")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _help(commands: dict[str, tuple[Command, str]], server: dict[str, Any]) -> None:
+    print(f"usage: gallery COMMAND [ARGS]   (gallery {version()})\n\ncommands:")
+    width = max(len(name) for name in [*commands, *server]) + 2
+    for name, (_, summary) in sorted(commands.items()):
+        print(f"  {name:<{width}}{summary}")
+    if server:
+        print("\nserver commands:")
+        for name in sorted(server):
+            summary = SERVER_SUMMARIES.get(name, f"see 'gallery {name} --help'")
+            print(f"  {name:<{width}}{summary}")
+    print(
+        "\n'gallery COMMAND --help' tells more; "
+        "'gallery completion bash|zsh' prints shell completion."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _main(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (`gallery search | head`): end quietly, and keep Python from
+        # complaining when it flushes stdout on the way out.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a shell reports a process ended by SIGPIPE
+
+
+def _main(args: list[str]) -> int:
     server = _server_commands()
     commands = _commands()
-    if not args or args[0] in ("-h", "--help"):
-        print("usage: gallery COMMAND [ARGS]\n\ncommands:")
-        for name, (_, summary) in sorted(commands.items()):
-            print(f"  {name:<10} {summary}")
-        for name in sorted(server):
-            print(f"  {name:<10} (server) see 'gallery {name} --help'")
-        return 0 if args else 2
+    if not args or args[0] in ("-h", "--help", "help"):
+        _help(commands, server)
+        return 0
+    if args[0] in ("-V", "--version", "version"):
+        print(f"gallery {version()}")
+        return 0
     name, rest = args[0], args[1:]
     try:
+        if name == "completion":
+            return completion.script(rest)
+        if name == completion.COMPLETE:
+            return completion.complete(rest, commands, server)
         if name in commands:
             return commands[name][0](rest)
         if name in server:
