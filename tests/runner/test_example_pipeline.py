@@ -66,6 +66,9 @@ def test_a_second_user_runs_the_published_example_end_to_end(
     )
     assert waiting["status"] == "waiting_input", waiting
     assert step(waiting, "prepare")["attempt"] == 1  # only the failed step ran again
+    # a float placeholder stays a float (1.0, not 1) in the run's values and the step's
+    for shown in (waiting["parameters"]["c"], step(waiting, "train")["parameters"]["c"]):
+        assert type(shown) is float and shown == 1.0, waiting
     assert step(waiting, "good_enough")["outputs"] == {"result": True}
     assert step(waiting, "report")["status"] == "skipped"
     export = step(waiting, "export")

@@ -38,4 +38,5 @@ def test_a_two_step_chain_passes_data_and_records_everything(
     assert second_step["outputs"]["out"].endswith("/second/")
     log = client.get(f"/executions/{execution['id']}/steps/second/logs")
     assert log.status_code == 200
+    assert log.headers["content-type"] == "text/plain; charset=utf-8"  # the charset said once
     assert "tool: label=b" in log.text
