@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench-registry: $(STAMP)
 	$(BIN)/python -m tests.bench.registry $(BENCH_ARGS)

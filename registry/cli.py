@@ -1,4 +1,5 @@
-"""Server-side ``gallery`` verbs: serve, user, group, token (entry points of the server extra)."""
+"""Server-side ``gallery`` verbs: user, group, token (entry points of the server extra; ``serve``
+and ``up`` are the web app's, in ``web``)."""
 
 from __future__ import annotations
 
@@ -35,25 +36,6 @@ def _run(work: Callable[[Context], Awaitable[T]]) -> T:
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 1
-
-
-def serve(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="gallery serve", description="Serve the web app and API.")
-    parser.add_argument("--host")
-    parser.add_argument("--port", type=int)
-    args = parser.parse_args(argv)
-    import uvicorn
-
-    from web.app import create_app
-
-    settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-    )
-    return 0
 
 
 def _password(args: argparse.Namespace, prompt: str) -> str:

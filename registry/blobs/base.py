@@ -6,10 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from registry.settings import Settings
+from typing import Protocol
 
 CHUNK = 1024 * 1024
 
@@ -46,21 +43,3 @@ class BlobStore(Protocol):
 
     def list(self, prefix: str) -> Iterator[BlobInfo]:
         """Every blob whose key starts with ``prefix``."""
-
-
-def open_blob_store(settings: Settings) -> BlobStore:
-    """The S3 store when an endpoint is configured, else a directory in the data dir."""
-    if settings.s3_endpoint:
-        from registry.blobs.s3 import S3BlobStore
-
-        return S3BlobStore(
-            endpoint=settings.s3_endpoint,
-            access_key=settings.s3_access_key or "",
-            secret_key=settings.s3_secret_key or "",
-            bucket=settings.s3_bucket,
-            region=settings.s3_region,
-            secure=settings.s3_secure,
-        )
-    from registry.blobs.local import LocalBlobStore
-
-    return LocalBlobStore(settings.data_dir / "blobs")
