@@ -135,3 +135,16 @@ def test_completion_needs_a_known_shell() -> None:
     done = gallery("completion", "fish")
     assert done.returncode == 2
     assert "usage: gallery completion bash|zsh" in done.stderr
+
+
+def test_python_dash_m_sdk_is_the_gallery_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sdk", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, f"gallery {metadata.version('gallery')}")
+
+
+def test_the_sdk_is_typed() -> None:
+    import sdk
+
+    assert (Path(sdk.__file__).parent / "py.typed").is_file()
