@@ -144,7 +144,8 @@ def parse_assignments(
 
 
 def find_workflow(session: Session, ref: str, workspace: str = "default") -> dict[str, Any]:
-    """A runtime workflow by id, or by its exact name in ``workspace``."""
+    """A runtime workflow (``GET /workflows/{id}``, spec included) by id, or by its exact
+    name in ``workspace``."""
     is_id = bool(UUID_RE.fullmatch(ref))
     if is_id:
         try:
@@ -156,8 +157,8 @@ def find_workflow(session: Session, ref: str, workspace: str = "default") -> dic
     if ir.NAME_RE.fullmatch(ref):
         rows = session.get(f"/workspaces/{workspace}/workflows", params={"q": ref})
         for row in rows:
-            if row["name"] == ref:
-                return dict(row)
+            if row["name"] == ref:  # a summary: the spec is in the workflow's own read
+                return dict(session.get(f"/workflows/{row['id']}"))
         near = ", ".join(sorted(r["name"] for r in rows)[:5])
     elif not is_id:
         raise ConfigurationError(f"{ref!r} is neither a workflow id nor a workflow name")

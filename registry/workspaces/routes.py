@@ -14,8 +14,10 @@ from registry.executions.service import open_execution
 from registry.workspaces import service
 from registry.workspaces.schemas import (
     WorkflowConfig,
+    WorkflowCopy,
     WorkflowImport,
     WorkflowRead,
+    WorkflowSummary,
     WorkflowUpdate,
     WorkspaceCreate,
     WorkspaceRead,
@@ -51,22 +53,25 @@ async def list_workflows(
     ctx: CtxDep,
     principal: PrincipalDep,
     ws: FromPath[str],
-    q: Annotated[str | None, QueryParameter(max_length=64)] = None,
-    tag: Annotated[str | None, QueryParameter(max_length=32)] = None,
+    q: Annotated[
+        str | None, QueryParameter(max_length=64, description="part of the workflow's name")
+    ] = None,
+    tag: Annotated[str | None, QueryParameter(max_length=32, description="one of its tags")] = None,
     status: Annotated[
         str | None,
         QueryParameter(description="status of the latest execution; 'none': never run"),
     ] = None,
-) -> list[WorkflowRead]:
+) -> list[WorkflowSummary]:
+    """The workspace's workflows as summaries (no spec, no configuration: read
+    ``GET /workflows/{id}`` for those), latest change first."""
     user = signed_in(principal)
     if status is not None and status not in (*EXECUTION_STATUSES, "none"):
         raise InvalidInput.field(
             "status", "enum", f"status must be one of {', '.join(EXECUTION_STATUSES)} or none"
         )
-    async with ctx.db.write() as session:
+    async with ctx.db.write() as session:  # may create the default workspace
         workspace = await service.find_workspace(session, ws, user)
-        rows = await service.list_workflows(session, workspace, q=q, tag=tag, status=status)
-    return [service.to_read(row, workspace, latest) for row, latest in rows]
+        return await service.list_workflows(session, workspace, q=q, tag=tag, status=status)
 
 
 @post("/workspaces/{ws:str}/workflows", status_code=201)
@@ -99,7 +104,8 @@ async def read_workflow(
     user = signed_in(principal)
     async with ctx.db.read() as session:
         row, workspace = await service.find_workflow(session, workflow_id, user)
-    return service.to_read(row, workspace)
+        status = await service.latest_status(session, row)
+    return service.to_read(row, workspace, status)
 
 
 @patch("/workflows/{workflow_id:str}")
@@ -127,13 +133,17 @@ async def save_config(
 
 @post("/workflows/{workflow_id:str}/copy", status_code=201)
 async def copy_workflow(
-    ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str]
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    workflow_id: FromPath[str],
+    data: JSONBody[WorkflowCopy | None] = None,
 ) -> WorkflowRead:
+    """A twin in the same workspace: ``{"name": …}`` or ``<name>_copy``."""
     user = signed_in(principal)
     async with ctx.db.write() as session:
         row, workspace = await service.find_workflow(session, workflow_id, user)
         twin = await service.copy_workflow(
-            session, workflow=row, workspace=workspace, principal=user
+            session, workflow=row, workspace=workspace, principal=user, data=data
         )
     return service.to_read(twin, workspace)
 

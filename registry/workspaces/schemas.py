@@ -38,6 +38,13 @@ class WorkflowImport(BaseModel):
     name: Name | None = None
 
 
+class WorkflowCopy(BaseModel):
+    """The twin's name (default ``<name>_copy``, ``_copy2`` … when taken)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+
+
 class WorkflowUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
@@ -74,5 +81,24 @@ class WorkflowRead(BaseModel):
     tags: list[str]
     config: Annotated[WorkflowConfig, BeforeValidator(_servable_config)]
     spec: StoredObject
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkflowSummary(BaseModel):
+    """One workflow in a workspace's list: what a table shows, without the spec and the
+    configuration (``GET /api/v1/workflows/{id}`` has those)."""
+
+    id: str
+    workspace: str
+    name: str
+    source_content_id: str | None
+    source_version: str | None
+    status: str | None = Field(description="status of the latest execution; null before the first")
+    latest_execution: str | None = Field(description="its name, execution-NNN")
+    latest_execution_id: str | None
+    latest_started_at: datetime | None
+    latest_finished_at: datetime | None
+    tags: list[str]
     created_at: datetime
     updated_at: datetime

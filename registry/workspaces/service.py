@@ -10,19 +10,23 @@ import semver
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, load_only
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.accounts.models import User
 from registry.accounts.service import Principal
+from registry.assets.schemas import TAG_RE
 from registry.assets.service import find_asset, find_version, import_check, list_versions
 from registry.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from registry.models_base import NAME_RE, NAME_RULE, has_word, utcnow
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 from registry.workspaces.schemas import (
     WorkflowConfig,
+    WorkflowCopy,
     WorkflowImport,
     WorkflowRead,
+    WorkflowSummary,
     WorkflowUpdate,
     WorkspaceRead,
 )
@@ -32,6 +36,7 @@ from sdk import spec as ir
 DEFAULT = "default"
 ROOT_RE = re.compile(r"^/[A-Za-z0-9._-]+/([^/\x00]+/)*$")
 ROOT_RULE = "an object-store directory written /<bucket>/<dir>/ (ending with '/')"
+TAG_RULE = "1-32 characters, lower-case letters, digits, '_', '.', '+' or '-'"
 
 
 async def ensure_default(session: AsyncSession, principal: Principal) -> Workspace:
@@ -315,52 +320,107 @@ async def import_workflow(
     return row
 
 
-async def latest_statuses(session: AsyncSession, workflow_pks: list[int]) -> dict[int, str]:
-    """workflow pk → status of its latest execution."""
+async def latest_status(session: AsyncSession, workflow: RuntimeWorkflow) -> str | None:
+    """The status of the workflow's latest execution (None before the first)."""
     from registry.executions.models import Execution
 
-    if not workflow_pks:
-        return {}
-    latest = (
-        select(Execution.workflow_pk, func.max(Execution.number).label("number"))
-        .where(col(Execution.workflow_pk).in_(workflow_pks))
-        .group_by(col(Execution.workflow_pk))
-        .subquery()
+    found = await session.exec(
+        select(Execution.status)
+        .where(Execution.workflow_pk == workflow.id)
+        .order_by(col(Execution.number).desc())
+        .limit(1)
     )
-    rows = await session.exec(
-        select(Execution.workflow_pk, Execution.status).join(
-            latest,
-            (col(Execution.workflow_pk) == latest.c.workflow_pk)
-            & (col(Execution.number) == latest.c.number),
-        )
-    )
-    return {pk: status for pk, status in rows}
+    return found.first()
+
+
+def check_tag(tag: str) -> str:
+    """A tag filter as tags are stored (lower case); a 422 naming ``tag`` otherwise."""
+    word = tag.strip().lower()
+    if not TAG_RE.fullmatch(word):
+        raise InvalidInput.field("tag", "tag", f"{tag!r} is not a tag: {TAG_RULE}")
+    return word
 
 
 async def list_workflows(
     session: AsyncSession,
     workspace: Workspace,
     *,
-    q: str | None,
-    tag: str | None,
+    q: str | None = None,
+    tag: str | None = None,
     status: str | None = None,
-) -> list[tuple[RuntimeWorkflow, str | None]]:
-    if "\x00" in (q or "") + (tag or ""):
-        return []  # no name or tag holds a NUL (and PostgreSQL refuses one in a parameter)
-    query = select(RuntimeWorkflow).where(RuntimeWorkflow.workspace_id == workspace.id)
+) -> list[WorkflowSummary]:
+    """The workspace's workflows, latest change first, each with its latest execution; one
+    query that reads neither specs nor configurations. ``status`` filters by the latest
+    execution's status (``none``: never run), ``tag`` by one tag, ``q`` by part of the name."""
+    from registry.executions.models import Execution
+
+    if "\x00" in (q or ""):
+        return []  # no name holds a NUL (and PostgreSQL refuses one in a parameter)
+    numbers = (
+        select(Execution.workflow_pk, func.max(Execution.number).label("number"))
+        .join(RuntimeWorkflow, col(RuntimeWorkflow.id) == col(Execution.workflow_pk))
+        .where(RuntimeWorkflow.workspace_id == workspace.id)
+        .group_by(col(Execution.workflow_pk))
+        .subquery()
+    )
+    latest = aliased(Execution)
+    query = (
+        select(RuntimeWorkflow, latest)
+        .outerjoin(numbers, numbers.c.workflow_pk == col(RuntimeWorkflow.id))
+        .outerjoin(
+            latest,
+            (col(latest.workflow_pk) == numbers.c.workflow_pk)
+            & (col(latest.number) == numbers.c.number),
+        )
+        .where(RuntimeWorkflow.workspace_id == workspace.id)
+        .options(
+            load_only(*(getattr(RuntimeWorkflow, c) for c in SUMMARY_COLUMNS), raiseload=True),
+            load_only(*(getattr(latest, c) for c in LATEST_COLUMNS), raiseload=True),
+        )
+    )
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(col(RuntimeWorkflow.name).like(pattern, escape="\\"))
     if tag:
-        query = query.where(has_word(col(RuntimeWorkflow.tags_text), tag))
-    rows = list((await session.exec(query.order_by(col(RuntimeWorkflow.updated_at).desc()))).all())
-    statuses = await latest_statuses(session, [r.id for r in rows if r.id is not None])
-    found = [(r, statuses.get(r.id or 0)) for r in rows]
+        query = query.where(has_word(col(RuntimeWorkflow.tags_text), check_tag(tag)))
     if status == "none":
-        return [(r, s) for r, s in found if s is None]
-    if status:
-        return [(r, s) for r, s in found if s == status]
-    return found
+        query = query.where(numbers.c.number.is_(None))
+    elif status:
+        query = query.where(col(latest.status) == status)
+    order = (col(RuntimeWorkflow.updated_at).desc(), col(RuntimeWorkflow.id).desc())
+    rows = await session.exec(query.order_by(*order))
+    return [
+        WorkflowSummary(
+            id=row.workflow_id,
+            workspace=workspace.name,
+            name=row.name,
+            source_content_id=row.source_content_id,
+            source_version=row.source_version,
+            status=run.status if run else None,
+            latest_execution=run.name if run else None,
+            latest_execution_id=run.execution_id if run else None,
+            latest_started_at=run.started_at if run else None,
+            latest_finished_at=run.finished_at if run else None,
+            tags=row.tags_text.split(),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row, run in rows
+    ]
+
+
+SUMMARY_COLUMNS = (
+    "id",
+    "workflow_id",
+    "name",
+    "source_content_id",
+    "source_version",
+    "tags_text",
+    "created_at",
+    "updated_at",
+)
+"""What a workflow's summary reads of its row (never the spec or the configuration)."""
+LATEST_COLUMNS = ("id", "execution_id", "number", "status", "started_at", "finished_at")
 
 
 def validate_config(spec_json: dict[str, object], config: WorkflowConfig, space: str) -> None:
@@ -421,23 +481,39 @@ async def update_workflow(
         workflow.tags_text = " ".join(data.tags)
     workflow.updated_at = utcnow()
     session.add(workflow)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"workspace {workspace.name!r} already has a workflow {workflow.name!r}"
+        ) from None
     return workflow
 
 
 async def copy_workflow(
-    session: AsyncSession, *, workflow: RuntimeWorkflow, workspace: Workspace, principal: Principal
+    session: AsyncSession,
+    *,
+    workflow: RuntimeWorkflow,
+    workspace: Workspace,
+    principal: Principal,
+    data: WorkflowCopy | None = None,
 ) -> RuntimeWorkflow:
-    """A twin named ``<name>_copy`` (``_copy2``… when taken) with the same configuration."""
-    base = f"{workflow.name}_copy"
-    name, n = base, 1
-    while not await _name_free(session, workspace, name):
-        n += 1
-        name = f"{base}{n}"
-    if not NAME_RE.fullmatch(name):
-        raise InvalidInput.field(
-            "name", "name", f"{name!r} would break the name rule ({NAME_RULE})"
-        )
+    """A twin with the same spec, configuration and tags, named ``data.name`` (409 when
+    taken) or ``<name>_copy`` (``_copy2``… when taken)."""
+    if data is not None and data.name is not None:
+        name = data.name
+        if not await _name_free(session, workspace, name):
+            raise Conflict(f"workspace {workspace.name!r} already has a workflow named {name!r}")
+    else:
+        base = f"{workflow.name}_copy"
+        name, n = base, 1
+        while not await _name_free(session, workspace, name):
+            n += 1
+            name = f"{base}{n}"
+        if not NAME_RE.fullmatch(name):
+            raise InvalidInput.field(
+                "name", "name", f"{name!r} would break the name rule ({NAME_RULE}); name the copy"
+            )
     assert workspace.id is not None
     twin = RuntimeWorkflow(
         workflow_id=str(uuid.uuid4()),
@@ -451,7 +527,12 @@ async def copy_workflow(
         created_by=principal.user_id,
     )
     session.add(twin)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"workspace {workspace.name!r} already has a workflow named {name!r}"
+        ) from None
     return twin
 
 
