@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from litestar import Litestar, Request, Router, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler, Empty
+from sqlalchemy import text
+from temporalio.client import Client
 
 from registry.accounts.routes import router as accounts_router
 from registry.assets.routes import router as assets_router
@@ -30,6 +34,11 @@ log = logging.getLogger("registry")
 API_PREFIX = "/api/v1"
 # JSON bodies are small; package uploads are streamed by their own handler with their own limit.
 MAX_JSON_BODY = 2 * 1024 * 1024
+HEALTH_TIMEOUT_SECONDS = 1.0
+HEALTH_TTL_OK = 1.0
+"""How long a good answer of /health is kept (a bad one: ``HEALTH_TTL_DOWN``, so a recovery
+shows at once)."""
+HEALTH_TTL_DOWN = 0.25
 DESCRIPTION = f"""Asset gallery and runner for ML pipelines.
 
 Errors are RFC 9457 problem details (`application/problem+json`). JSON request bodies must be
@@ -70,9 +79,129 @@ class GalleryRequest(Request[Any, Any, State]):
         return self._json
 
 
+class Health:
+    """What ``/health`` reports: the database (a ``SELECT 1``) and Temporal (its gRPC health
+    check), each within ``HEALTH_TIMEOUT_SECONDS``.
+
+    Temporal is "not configured" when no address is set (the app would try the default one
+    only when a run starts). Its outage makes the answer a 503 when it is part of this Gallery
+    (``gallery up``'s embedded server, see :func:`require_temporal`); an external cluster's
+    outage is reported (``"status": "degraded"``) with a 200, so replicas behind a load
+    balancer keep serving everything but runs, which answer 503 themselves. One check runs at
+    a time; its answer is kept briefly, so a flood of requests costs one check a second.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.temporal_configured = ctx.settings.temporal_address is not None
+        self.temporal_required = False
+        self._lock = asyncio.Lock()
+        self._answer: tuple[int, dict[str, str]] = (503, {})
+        self._until = 0.0
+        self._up: set[str] = set()
+        self._down: set[str] = set()
+        self._connecting: asyncio.Future[Client] | None = None
+
+    async def answer(self) -> tuple[int, dict[str, str]]:
+        async with self._lock:
+            if time.monotonic() >= self._until:
+                self._answer = await self._check()
+                ok = self._answer[0] == 200 and self._answer[1]["status"] == "ok"
+                self._until = time.monotonic() + (HEALTH_TTL_OK if ok else HEALTH_TTL_DOWN)
+            return self._answer
+
+    async def _check(self) -> tuple[int, dict[str, str]]:
+        checked = self.temporal_configured or self.temporal_required
+        database, temporal = await asyncio.gather(
+            self._database(), self._temporal() if checked else _unchecked()
+        )
+        body = {
+            "status": "ok",
+            "database": "ok" if database is None else "down",
+            "temporal": "not configured" if not checked else "ok" if temporal is None else "down",
+        }
+        self._note("database", database)
+        if checked:
+            self._note("temporal", temporal)
+        failed = database is not None or (self.temporal_required and temporal is not None)
+        if failed:
+            body["status"] = "down"
+        elif body["temporal"] == "down":
+            body["status"] = "degraded"
+        return (503 if failed else 200), body
+
+    async def _database(self) -> str | None:
+        """None when it answers, else why not."""
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+                async with self.ctx.db.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+        except TimeoutError:
+            return f"no answer within {HEALTH_TIMEOUT_SECONDS:g} s"
+        except Exception as exc:
+            return str(exc) or type(exc).__name__
+        return None
+
+    async def _temporal(self) -> str | None:
+        """None when its frontend says it is serving, else why not."""
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+                # One connection attempt at a time, however often the check runs meanwhile.
+                if self._connecting is None or self._connecting.done():
+                    self._connecting = asyncio.ensure_future(self.ctx.runner.client())
+                    self._connecting.add_done_callback(_retrieved)
+                client = await asyncio.shield(self._connecting)
+                serving = await client.service_client.check_health(
+                    timeout=timedelta(seconds=HEALTH_TIMEOUT_SECONDS)
+                )
+        except TimeoutError:
+            return f"no answer within {HEALTH_TIMEOUT_SECONDS:g} s"
+        except Exception as exc:
+            return str(exc) or type(exc).__name__
+        return None if serving else "not serving"
+
+    def _note(self, part: str, problem: str | None) -> None:
+        """Log a part that was up going down, and its coming back (never in the answer)."""
+        if problem is None:
+            if part in self._down:
+                log.warning("health: %s is back", part)
+            self._down.discard(part)
+            self._up.add(part)
+        elif part in self._up:
+            self._up.discard(part)
+            self._down.add(part)
+            where = (
+                f" at {self.ctx.settings.resolved_temporal_address}" if part == "temporal" else ""
+            )
+            log.warning("health: %s%s is down: %s", part, where, problem)
+
+    def close(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # seen here; the check that waited for it reported it
+
+
+async def _unchecked() -> str | None:
+    return None
+
+
+def require_temporal(app: Litestar) -> None:
+    """Count Temporal in ``/health``: this app runs beside the Temporal server it needs."""
+    health: Health = app.state.health
+    health.temporal_required = True
+
+
 @get("/health", include_in_schema=False)
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+async def health(state: State) -> Response[dict[str, str]]:
+    """``{"status", "database", "temporal"}``: 200 when Gallery can serve, else 503 naming
+    the part that is down."""
+    probe: Health = state.health
+    status_code, body = await probe.answer()
+    return Response(body, status_code=status_code, headers={"cache-control": "no-store"})
 
 
 def create_app(
@@ -83,6 +212,7 @@ def create_app(
 ) -> Litestar:
     """Build the app; ``route_handlers`` are extra handlers (the web pages) served beside it."""
     ctx = Context.from_settings(settings)
+    health_probe = Health(ctx)
 
     async def on_startup(app: Litestar) -> None:
         if migrate:
@@ -95,6 +225,7 @@ def create_app(
             log.exception("orphan sweep failed")
 
     async def on_shutdown(app: Litestar) -> None:
+        health_probe.close()
         await ctx.db.dispose()
 
     api = Router(
@@ -117,7 +248,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        state=State({"ctx": ctx}),
+        state=State({"ctx": ctx, "health": health_probe}),
         request_max_body_size=MAX_JSON_BODY,
         request_class=GalleryRequest,
         openapi_config=OpenAPIConfig(

