@@ -1,0 +1,1 @@
+"""The workflow IR by concern; ``sdk.spec`` is its front door."""
