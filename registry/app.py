@@ -7,12 +7,14 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from importlib import metadata
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Reference, SecurityScheme, Tag
 from litestar.types import ControllerRouterHandler, Empty
 from sqlalchemy import text
 from temporalio.client import Client
@@ -24,6 +26,7 @@ from registry.context import Context, provide_ctx, provide_principal
 from registry.documents import MAX_DEPTH, DocumentError, loads
 from registry.errors import FieldError, InvalidInput, MalformedBody
 from registry.executions.routes import router as executions_router
+from registry.logs import logging_config, request_log
 from registry.migrate import upgrade
 from registry.problems import EXCEPTION_HANDLERS
 from registry.settings import Settings
@@ -204,6 +207,50 @@ async def health(state: State) -> Response[dict[str, str]]:
     return Response(body, status_code=status_code, headers={"cache-control": "no-store"})
 
 
+TAGS = {
+    "accounts": "Sign-in, tokens, your account; users and groups for administrators.",
+    "assets": "Publish and manage workflow and algorithm assets, their versions and whitelists.",
+    "catalog": "Browse and search what you may see; subscriptions.",
+    "workspaces": "Workspaces, the workflows imported into them, and their configuration.",
+    "executions": "Runs: start, follow, continue, retry, stop, compare, logs, outputs, to-do.",
+}
+
+
+def _version() -> str:
+    try:
+        return metadata.version("gallery")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document: the package's version, a tag per area, and how to authenticate
+    (a bearer token from ``POST /api/v1/auth/token`` or a personal access token; many reads
+    also work anonymously for public assets)."""
+    schemes: dict[str, SecurityScheme | Reference] = {
+        "bearer": SecurityScheme(
+            type="http",
+            scheme="bearer",
+            bearer_format="JWT access token or personal access token (gal_…)",
+            description="`Authorization: Bearer <token>`",
+        ),
+        "password": SecurityScheme(
+            type="oauth2",
+            description="The OAuth 2 password grant: username and password for a bearer token.",
+            flows=OAuthFlows(password=OAuthFlow(token_url=f"{API_PREFIX}/auth/token", scopes={})),
+        ),
+    }
+    return OpenAPIConfig(
+        title="Gallery",
+        version=_version(),
+        path="/schema",
+        description=DESCRIPTION,
+        tags=[Tag(name=name, description=text) for name, text in TAGS.items()],
+        components=Components(security_schemes=schemes),
+        security=[{}, {"bearer": []}, {"password": []}],
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -231,18 +278,21 @@ def create_app(
     api = Router(
         path=API_PREFIX,
         route_handlers=[
-            accounts_router,
-            assets_router,
-            catalog,
-            workspaces_router,
-            executions_router,
+            Router(path="/", route_handlers=[router], tags=[tag])
+            for tag, router in (
+                ("accounts", accounts_router),
+                ("assets", assets_router),
+                ("catalog", catalog),
+                ("workspaces", workspaces_router),
+                ("executions", executions_router),
+            )
         ],
     )
     dependencies: dict[str, Any] = {
         "ctx": Provide(provide_ctx),
         "principal": Provide(provide_principal),
     }
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, health, *route_handlers],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -251,7 +301,9 @@ def create_app(
         state=State({"ctx": ctx, "health": health_probe}),
         request_max_body_size=MAX_JSON_BODY,
         request_class=GalleryRequest,
-        openapi_config=OpenAPIConfig(
-            title="Gallery", version="1", path="/schema", description=DESCRIPTION
-        ),
+        openapi_config=openapi_config(),
+        logging_config=logging_config(settings.log_format, settings.log_level),
     )
+    # Outermost, so that every answer is logged, a 404 for an unknown path included.
+    app.asgi_handler = request_log(app.asgi_handler)
+    return app

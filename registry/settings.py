@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,10 @@ class Settings(BaseSettings):
     package_max_ratio: float = Field(default=100.0, ge=1)
     code_cache_bytes: int = Field(default=4096 * MiB, ge=0)
     step_log_bytes: int = Field(default=64 * MiB, ge=4096)
+
+    # Log lines of the app and the worker: "text" or "json" (one object per line), and level.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # argon2id cost; the defaults follow OWASP's minimum (19 MiB, 2 passes).
     password_memory_kib: int = Field(default=19 * 1024, ge=8)

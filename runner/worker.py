@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 
 from registry.blobs import open_blob_store
 from registry.db import Database
+from registry.logs import logging_config
 from registry.settings import Settings
 from runner import launch
 from runner.activities import Activities
@@ -137,6 +138,7 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     settings = Settings()
+    logging_config(settings.log_format, settings.log_level).configure()
     if args.steps_only and not args.queue:
         print("error: --steps-only needs at least one --queue", file=sys.stderr)
         return 2

@@ -22,5 +22,6 @@ def serve(argv: list[str]) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level="info",
+        access_log=False,  # registry.logs writes one line per request, with its id
     )
     return 0
