@@ -1,4 +1,5 @@
-"""The ``metrics.json`` a job writes: a list of typed entries, checked before it is stored.
+"""The ``metrics.json`` a job writes: a list of typed entries, checked before it is stored (a
+pydantic union told apart by ``type``; the entries are stored as written).
 
 Entry types: ``float`` (``data.value``), ``line chart`` and ``histogram`` (``data.x_axis`` and
 ``data.y_axis``: lists of ``{title, value: [numbers]}``), ``table`` (``cell_value`` rows with
@@ -9,7 +10,18 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 MAX_BYTES = 1024 * 1024
 TYPES = ("float", "line chart", "histogram", "table", "one-dimensional-table")
@@ -19,70 +31,145 @@ class MetricsError(ValueError):
     """The metrics file breaks a rule; the message says which entry and why."""
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
 
 
-def _axis(where: str, axis: Any) -> int:
-    if not isinstance(axis, list) or not axis:
-        raise MetricsError(f"{where}: must be a non-empty list of {{title, value}} series")
-    lengths = set()
-    for index, series in enumerate(axis):
-        if not isinstance(series, dict) or not isinstance(series.get("value"), list):
-            raise MetricsError(f"{where}[{index}]: needs a 'value' list")
-        if not all(_number(v) for v in series["value"]):
-            raise MetricsError(f"{where}[{index}].value: must hold finite numbers")
-        lengths.add(len(series["value"]))
+Number = Annotated[float, PlainValidator(_number)]
+"""A JSON number that is finite (a boolean is not a number here)."""
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Series(_Part):
+    title: str = ""
+    value: list[Number]
+
+
+Axis = Annotated[list[Series], Field(min_length=1)]
+
+
+class Labels(_Part):
+    title: str = ""
+    value: list[Any]
+
+
+class FloatData(_Part):
+    value: Number
+
+
+class ChartData(_Part):
+    x_axis: Axis
+    y_axis: Axis
+
+    @model_validator(mode="after")
+    def _points(self) -> ChartData:
+        x, y = _points("x_axis", self.x_axis), _points("y_axis", self.y_axis)
+        if x != y:
+            raise ValueError(f"x_axis has {x} points but y_axis has {y}")
+        return self
+
+
+def _points(name: str, axis: list[Series]) -> int:
+    lengths = {len(series.value) for series in axis}
     if len(lengths) != 1:
-        raise MetricsError(f"{where}: series have different lengths")
+        raise ValueError(f"{name}: series have different lengths")
     return lengths.pop()
 
 
-def _labels(where: str, labels: Any) -> list[Any]:
-    values = labels.get("value") if isinstance(labels, dict) else None
-    if not isinstance(values, list):
-        raise MetricsError(f"{where}: needs {{title, value: [labels]}}")
-    return values
+class TableData(_Part):
+    cell_value: list[list[Any]]
+    row_labels: Labels
+    col_labels: Labels
+
+    @model_validator(mode="after")
+    def _shape(self) -> TableData:
+        if len(self.cell_value) != len(self.row_labels.value):
+            raise ValueError("cell_value needs one row per row label")
+        for r, row in enumerate(self.cell_value):
+            if len(row) != len(self.col_labels.value):
+                raise ValueError(f"row {r} needs one cell per column label")
+        return self
+
+
+class RowData(_Part):
+    cell_value: list[list[Any]]
+    labels: list[Any]
+
+    @model_validator(mode="after")
+    def _shape(self) -> RowData:
+        if len(self.cell_value) != 1:
+            raise ValueError("needs labels and exactly one row in cell_value")
+        if len(self.cell_value[0]) != len(self.labels):
+            raise ValueError("the row needs one cell per label")
+        return self
+
+
+class _Entry(_Part):
+    key: Annotated[StrictStr, Field(min_length=1)]
+    title: str
+
+
+class FloatEntry(_Entry):
+    type: Literal["float"]
+    data: FloatData
+
+
+class ChartEntry(_Entry):
+    type: Literal["line chart", "histogram"]
+    data: ChartData
+
+
+class TableEntry(_Entry):
+    type: Literal["table"]
+    data: TableData
+
+
+class RowEntry(_Entry):
+    type: Literal["one-dimensional-table"]
+    data: RowData
+
+
+Entry = Annotated[FloatEntry | ChartEntry | TableEntry | RowEntry, Field(discriminator="type")]
+"""One ``metrics.json`` entry, told apart by its ``type``."""
+_ENTRY: TypeAdapter[Entry] = TypeAdapter(Entry)
 
 
 def validate_entry(index: int, entry: Any) -> None:
+    """Check one entry; MetricsError names it (``entry N ('key')``), the field and the rule."""
     if not isinstance(entry, dict):
         raise MetricsError(f"entry {index}: must be an object")
-    missing = [k for k in ("key", "title", "type", "data") if k not in entry]
-    if missing:
-        raise MetricsError(f"entry {index}: missing {', '.join(missing)}")
-    key, kind, data = entry["key"], entry["type"], entry["data"]
-    where = f"entry {index} ({key!r})"
-    if not isinstance(key, str) or not key:
-        raise MetricsError(f"entry {index}: key must be a non-empty string")
-    if kind not in TYPES:
-        raise MetricsError(f"{where}: type {kind!r} is not one of {', '.join(TYPES)}")
-    if not isinstance(data, dict):
-        raise MetricsError(f"{where}: data must be an object")
-    if kind == "float":
-        if not _number(data.get("value")):
-            raise MetricsError(f"{where}: data.value must be a finite number")
-    elif kind in ("line chart", "histogram"):
-        x = _axis(f"{where} data.x_axis", data.get("x_axis"))
-        y = _axis(f"{where} data.y_axis", data.get("y_axis"))
-        if x != y:
-            raise MetricsError(f"{where}: x_axis has {x} points but y_axis has {y}")
-    elif kind == "table":
-        rows = data.get("cell_value")
-        row_labels = _labels(f"{where} data.row_labels", data.get("row_labels"))
-        col_labels = _labels(f"{where} data.col_labels", data.get("col_labels"))
-        if not isinstance(rows, list) or len(rows) != len(row_labels):
-            raise MetricsError(f"{where}: cell_value needs one row per row label")
-        for r, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) != len(col_labels):
-                raise MetricsError(f"{where}: row {r} needs one cell per column label")
-    else:
-        rows = data.get("cell_value")
-        labels = data.get("labels")
-        if not isinstance(labels, list) or not isinstance(rows, list) or len(rows) != 1:
-            raise MetricsError(f"{where}: needs labels and exactly one row in cell_value")
-        if not isinstance(rows[0], list) or len(rows[0]) != len(labels):
-            raise MetricsError(f"{where}: the row needs one cell per label")
+    key = entry.get("key")
+    where = f"entry {index} ({key!r})" if isinstance(key, str) and key else f"entry {index}"
+    try:
+        _ENTRY.validate_python(entry)
+    except ValidationError as exc:
+        raise MetricsError(f"{where}: {_why(exc.errors()[0])}") from None
+
+
+def _why(error: Any) -> str:
+    """One pydantic error as a sentence naming the field (``data.x_axis[0].value``)."""
+    loc = error["loc"][1:] if error["loc"][:1] and error["loc"][0] in TYPES else error["loc"]
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    kind = error["type"]
+    if kind == "union_tag_invalid":
+        return f"type {error['input']['type']!r} is not one of {', '.join(TYPES)}"
+    if kind == "union_tag_not_found":
+        return "missing type"
+    if kind == "missing":
+        return f"missing {path}"
+    if path == "key":
+        return "key must be a non-empty string"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"{path} must be an object"
+    if kind == "value_error":
+        message = str(error["ctx"]["error"])
+        return f"{path}: {message}" if path and path != "data" else message
+    return f"{path}: {error['msg'].lower()}" if path else error["msg"]
 
 
 def parse(raw: bytes) -> list[dict[str, Any]]:
