@@ -315,12 +315,14 @@ def run(argv: list[str]) -> int:
 
 
 def status(argv: list[str]) -> int:
+    from sdk._refs import EXECUTION_HELP, resolve_execution
+
     parser = argparse.ArgumentParser(
         prog="gallery status",
         description="Show an execution and its steps. Exit status 1 when it failed or was "
         "stopped, else 0.",
     )
-    parser.add_argument("execution", help="execution id")
+    parser.add_argument("execution", help=EXECUTION_HELP)
     parser.add_argument(
         "--follow",
         "-f",
@@ -331,9 +333,10 @@ def status(argv: list[str]) -> int:
     from sdk._runs import exit_code, read_execution
 
     with Session() as session:
+        execution_id = resolve_execution(session, args.execution)
         if args.follow:
-            return _follow(session, args.execution)
-        execution = read_execution(session, args.execution)
+            return _follow(session, execution_id)
+        execution = read_execution(session, execution_id)
     _report(execution)
     return exit_code(execution["status"])
 
@@ -395,11 +398,13 @@ def _step_action(
 
 
 def continue_(argv: list[str]) -> int:
+    from sdk._refs import EXECUTION_HELP, resolve_execution
+
     parser = argparse.ArgumentParser(
         prog="gallery continue",
         description="Give a step that waits for input the values of its delayed placeholders.",
     )
-    parser.add_argument("execution", help="execution id")
+    parser.add_argument("execution", help=EXECUTION_HELP)
     parser.add_argument("step", help="the waiting step")
     parser.add_argument(
         "--input",
@@ -411,15 +416,19 @@ def continue_(argv: list[str]) -> int:
     )
     parser.add_argument("--follow", "-f", action="store_true", help="then watch the run")
     args = parser.parse_args(argv)
+    with Session() as session:
+        args.execution = resolve_execution(session, args.execution)
     return _step_action(args, "continue", "inputs", args.input, "--input", "continued")
 
 
 def retry(argv: list[str]) -> int:
+    from sdk._refs import EXECUTION_HELP, resolve_execution
+
     parser = argparse.ArgumentParser(
         prog="gallery retry",
         description="Run a failed or stopped step again, optionally with changed values.",
     )
-    parser.add_argument("execution", help="execution id")
+    parser.add_argument("execution", help=EXECUTION_HELP)
     parser.add_argument("step", help="the failed or stopped step")
     parser.add_argument(
         "--param",
@@ -431,14 +440,18 @@ def retry(argv: list[str]) -> int:
     )
     parser.add_argument("--follow", "-f", action="store_true", help="then watch the run")
     args = parser.parse_args(argv)
+    with Session() as session:
+        args.execution = resolve_execution(session, args.execution)
     return _step_action(args, "retry", "parameters", args.param, "--param", "retried")
 
 
 def stop(argv: list[str]) -> int:
+    from sdk._refs import EXECUTION_HELP, execution_label, resolve_execution
+
     parser = argparse.ArgumentParser(
         prog="gallery stop", description="Stop an execution (or one of its steps)."
     )
-    parser.add_argument("execution", help="execution id")
+    parser.add_argument("execution", help=EXECUTION_HELP)
     parser.add_argument("--step", help="stop only this step (it can be retried later)")
     parser.add_argument(
         "--no-wait", action="store_true", help="do not wait until the runner has stopped it"
@@ -458,23 +471,25 @@ def stop(argv: list[str]) -> int:
         return bool(others) or e["status"] != "running"
 
     with Session() as session:
-        execution = read_execution(session, args.execution)
+        execution_id = resolve_execution(session, args.execution)
+        execution = read_execution(session, execution_id)
+        name = execution_label(execution)
         if step_name is not None:
             find_step(execution, step_name)
-            session.post(f"/executions/{args.execution}/steps/{step_name}/stop")
+            session.post(f"/executions/{execution_id}/steps/{step_name}/stop")
             what = f"step {step_name!r} of {execution['name']}"
         else:
-            session.post(f"/executions/{args.execution}/stop")
+            session.post(f"/executions/{execution_id}/stop")
             what = execution["name"]
         if args.no_wait:
             print(f"asked to stop {what}", flush=True)
             return 0
         print(f"stopping {what} ...", flush=True)
-        now, stopped = wait_until(session, args.execution, done, timeout=STOP_WAIT_SECONDS)
+        now, stopped = wait_until(session, execution_id, done, timeout=STOP_WAIT_SECONDS)
     if not stopped:
         print(
             f"error: {what} has not stopped after {STOP_WAIT_SECONDS:.0f}s "
-            f"(execution is {now['status']}); see 'gallery status {args.execution}'",
+            f"(execution is {now['status']}); see 'gallery status {name}'",
             file=sys.stderr,
         )
         return 1
@@ -487,8 +502,10 @@ STOP_WAIT_SECONDS = 60.0
 
 
 def logs(argv: list[str]) -> int:
+    from sdk._refs import EXECUTION_HELP, resolve_execution
+
     parser = argparse.ArgumentParser(prog="gallery logs", description="Print a step's output.")
-    parser.add_argument("execution", help="execution id")
+    parser.add_argument("execution", help=EXECUTION_HELP)
     parser.add_argument("step")
     parser.add_argument("--attempt", type=int, help="an earlier attempt (default: the latest)")
     parser.add_argument(
@@ -502,13 +519,14 @@ def logs(argv: list[str]) -> int:
 
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     offset = 0
-    path = f"/executions/{args.execution}/steps/{args.step}/logs"
     with Session() as session:
+        execution_id = resolve_execution(session, args.execution)
+        path = f"/executions/{execution_id}/steps/{args.step}/logs"
         while True:
             ended = True
             if args.follow:
                 ended = (
-                    find_step(read_execution(session, args.execution), args.step)["status"]
+                    find_step(read_execution(session, execution_id), args.step)["status"]
                     in STEP_ENDS
                 )
             params: dict[str, Any] = {"offset": offset}

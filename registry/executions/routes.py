@@ -6,16 +6,19 @@ Members of the workflow's workspace only; everyone else gets 404.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import re
+from typing import Annotated, Any
+from urllib.parse import quote, unquote
 
-from litestar import Response, Router, delete, get, patch, post
+from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from registry.accounts.service import Principal
 from registry.blobs import BlobNotFound
 from registry.context import CtxDep, PrincipalDep, signed_in
 from registry.errors import Conflict, GalleryError, InvalidInput, NotFound
-from registry.executions import service
+from registry.executions import outputs, service
 from registry.executions.models import (
     EXECUTION_STATUSES,
     OPEN_STATUSES,
@@ -84,6 +87,17 @@ async def start_execution(
     return await launch(ctx, user, workflow_id, data or ExecutionStart())
 
 
+def _status(status: str | None) -> None:
+    if status is not None and status not in EXECUTION_STATUSES:
+        raise InvalidInput.field(
+            "status", "enum", f"status must be one of {', '.join(EXECUTION_STATUSES)}"
+        )
+
+
+def _number(name: str | None) -> int | None:
+    return None if name is None else service.execution_number(name)
+
+
 @get("/workflows/{workflow_id:str}/executions")
 async def list_executions(
     ctx: CtxDep,
@@ -91,16 +105,51 @@ async def list_executions(
     workflow_id: FromPath[str],
     status: Annotated[str | None, QueryParameter(max_length=16)] = None,
     label: Annotated[str | None, QueryParameter(max_length=32)] = None,
+    name: Annotated[
+        str | None, QueryParameter(max_length=32, description="e.g. execution-002")
+    ] = None,
 ) -> list[ExecutionSummary]:
     user = signed_in(principal)
-    if status is not None and status not in EXECUTION_STATUSES:
-        raise InvalidInput.field(
-            "status", "enum", f"status must be one of {', '.join(EXECUTION_STATUSES)}"
-        )
+    _status(status)
+    number = _number(name)
     async with ctx.db.read() as session:
-        workflow, _ = await workspaces.find_workflow(session, workflow_id, user)
-        rows = await service.list_executions(session, workflow, status=status, label=label)
-    return [service.to_summary(row, workflow) for row in rows]
+        workflow, workspace = await workspaces.find_workflow(session, workflow_id, user)
+        rows = await service.list_executions(
+            session, workflow, status=status, label=label, number=number
+        )
+        return await service.summaries(session, [(row, workflow, workspace) for row in rows])
+
+
+@get("/executions")
+async def find_executions(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    name: Annotated[
+        str | None, QueryParameter(max_length=32, description="e.g. execution-002")
+    ] = None,
+    workflow: Annotated[
+        str | None, QueryParameter(max_length=64, description="workflow name or id")
+    ] = None,
+    workspace: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    status: Annotated[str | None, QueryParameter(max_length=16)] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=service.MAX_FOUND)] = 50,
+) -> list[ExecutionSummary]:
+    """Executions in your workspaces, newest first, by name (``execution-002``), workflow,
+    workspace and status: how ``WORKFLOW/execution-002`` is resolved."""
+    user = signed_in(principal)
+    _status(status)
+    number = _number(name)
+    async with ctx.db.read() as session:
+        rows = await service.find_executions(
+            session,
+            user,
+            number=number,
+            workflow=workflow,
+            workspace=workspace,
+            status=status,
+            limit=limit,
+        )
+        return await service.summaries(session, rows)
 
 
 @get("/executions/compare")
@@ -303,9 +352,78 @@ async def step_logs(
         raise NotFound(f"step {step!r} of {execution.name} has no log yet") from None
     return Response(
         chunk,
-        media_type="text/plain; charset=utf-8",
+        media_type="text/plain",  # Litestar adds "; charset=utf-8"
         headers={"X-Log-Size": str(size), "X-Log-Attempt": str(key.rsplit("/", 1)[-1][:-4])},
     )
+
+
+OUTPUTS = "/executions/{execution_id:str}/steps/{step:str}/outputs"
+
+
+def _output_name(request: Request[Any, Any, Any], execution_id: str, step: str) -> str:
+    """The requested name exactly as sent: the router has folded ``//``, ``.`` and a leading
+    ``/`` out of its own ``path`` parameter (and of ``scope["path"]``), and those must be
+    refused rather than guessed at, so the name is read from the raw request path."""
+    raw = request.scope.get("raw_path")
+    try:
+        path = unquote(raw.decode("ascii"), errors="strict") if raw else request.scope["path"]
+    except UnicodeError:
+        raise InvalidInput.field("name", "characters", "the path is not UTF-8") from None
+    marker = f"/executions/{execution_id}/steps/{step}/outputs"
+    at = path.find(marker)
+    if at < 0:
+        raise NotFound("no such output")
+    rest = path[at + len(marker) :]
+    return rest[1:] if rest.startswith("/") else rest
+
+
+@get([OUTPUTS, OUTPUTS + "/{name:path}"])
+async def step_outputs(
+    ctx: CtxDep,
+    principal: PrincipalDep,
+    request: Request[Any, Any, Any],
+    execution_id: FromPath[str],
+    step: FromPath[str],
+    name: FromPath[str | None] = None,  # read as sent instead: see _output_name
+) -> Stream:
+    """Download a step's outputs: ``…/outputs`` is all of them and ``…/outputs/OUTPUT`` one,
+    as a tar.gz streamed as it is made (members named ``OUTPUT/path``); ``…/OUTPUT/PATH`` is
+    one file as stored, or a folder as a tar.gz. ``X-Output-Kind`` says which (``file`` or
+    ``directory``)."""
+    user = signed_in(principal)
+    execution, _, row, space = await _step_of(ctx, user, execution_id, step)
+    segments = outputs.requested(_output_name(request, execution_id, step))
+    stored = outputs.stored_outputs(row.outputs or {}, space)
+    what = f"step {step!r} of {execution.name}"
+    found = await asyncio.to_thread(outputs.locate, ctx.blobs, stored, segments, what)
+    if isinstance(found, outputs.OutputFile):
+        chunks = await asyncio.to_thread(outputs.open_file, ctx.blobs, found.info.key)
+        return Stream(
+            chunks,
+            media_type="application/octet-stream",
+            headers={
+                "Content-Length": str(found.info.size),
+                "Content-Disposition": _attachment(found.filename),
+                "X-Output-Kind": "file",
+            },
+        )
+    return Stream(
+        outputs.tar_gz(ctx.blobs, found.members),
+        media_type="application/gzip",
+        headers={
+            "Content-Disposition": _attachment(found.filename),
+            "X-Output-Kind": "directory",
+            "X-Output-Files": str(len(found.members)),
+            "X-Output-Bytes": str(found.size),
+        },
+    )
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition for a name a step chose (any characters): an ASCII fallback and
+    the exact name percent-encoded (RFC 6266)."""
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", filename) or "output"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @get("/todo")
@@ -331,6 +449,8 @@ router = Router(
         retry_step,
         stop_step,
         step_logs,
+        step_outputs,
+        find_executions,
         todo,
     ],
 )

@@ -90,7 +90,11 @@ class ExecutionSummary(BaseModel):
     id: str
     name: str
     workflow_id: str
+    workflow_name: str
+    workspace: str
     status: str
+    current_step: str | None
+    """The running or waiting step(s) (comma-separated), else where it failed or stopped."""
     scene: str | None
     labels: list[str]
     created_at: datetime

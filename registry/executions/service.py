@@ -6,11 +6,12 @@ continue, retry and stop go to the execution workflow through :mod:`runner_clien
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -390,12 +391,36 @@ def to_read(
     )
 
 
-def to_summary(execution: Execution, workflow: RuntimeWorkflow) -> ExecutionSummary:
+EXECUTION_NAME_RE = re.compile(r"^execution-(\d{1,9})$")
+MAX_FOUND = 500
+CURRENT = ("running", "waiting_input")
+ENDED_AT = ("failed", "stopped")
+
+
+def execution_number(name: str) -> int:
+    """The number of ``execution-002`` (422 for anything else)."""
+    found = EXECUTION_NAME_RE.fullmatch(name)
+    if found is None:
+        raise InvalidInput.field(
+            "name", "format", f"{name!r} is not an execution name (like execution-002)"
+        )
+    return int(found.group(1))
+
+
+def to_summary(
+    execution: Execution,
+    workflow: RuntimeWorkflow,
+    workspace: Workspace,
+    current_step: str | None = None,
+) -> ExecutionSummary:
     return ExecutionSummary(
         id=execution.execution_id,
         name=execution.name,
         workflow_id=workflow.workflow_id,
+        workflow_name=workflow.name,
+        workspace=workspace.name,
         status=execution.status,
+        current_step=current_step,
         scene=execution.scene,
         labels=execution.labels_text.split(),
         created_at=execution.created_at,
@@ -405,12 +430,43 @@ def to_summary(execution: Execution, workflow: RuntimeWorkflow) -> ExecutionSumm
     )
 
 
+async def current_steps(session: AsyncSession, executions: list[Execution]) -> dict[int, str]:
+    """Execution pk → its running or waiting steps, else the steps it failed or stopped at
+    (comma-separated, in DAG order); absent when none is."""
+    pks = [e.id for e in executions if e.id is not None]
+    found: dict[int, dict[str, list[str]]] = {}
+    for start in range(0, len(pks), MAX_FOUND):
+        rows = await session.exec(
+            select(StepRun.execution_pk, StepRun.name, StepRun.status)
+            .where(
+                col(StepRun.execution_pk).in_(pks[start : start + MAX_FOUND]),
+                col(StepRun.status).in_(CURRENT + ENDED_AT),
+            )
+            .order_by(col(StepRun.execution_pk), col(StepRun.position))
+        )
+        for pk, name, status in rows:
+            kind = "current" if status in CURRENT else "ended"
+            found.setdefault(pk, {}).setdefault(kind, []).append(name)
+    return {pk: ", ".join(kinds.get("current") or kinds["ended"]) for pk, kinds in found.items()}
+
+
+async def summaries(
+    session: AsyncSession, rows: list[tuple[Execution, RuntimeWorkflow, Workspace]]
+) -> list[ExecutionSummary]:
+    current = await current_steps(session, [execution for execution, _, _ in rows])
+    return [
+        to_summary(execution, workflow, workspace, current.get(execution.id or 0))
+        for execution, workflow, workspace in rows
+    ]
+
+
 async def list_executions(
     session: AsyncSession,
     workflow: RuntimeWorkflow,
     *,
     status: str | None,
     label: str | None,
+    number: int | None = None,
 ) -> list[Execution]:
     if "\x00" in (label or ""):
         return []  # no label holds a NUL (and PostgreSQL refuses one in a parameter)
@@ -419,8 +475,46 @@ async def list_executions(
         query = query.where(Execution.status == status)
     if label:
         query = query.where(has_word(col(Execution.labels_text), label))
+    if number is not None:
+        query = query.where(Execution.number == number)
     rows = await session.exec(query.order_by(col(Execution.number).desc()))
     return list(rows.all())
+
+
+async def find_executions(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    number: int | None = None,
+    workflow: str | None = None,
+    workspace: str | None = None,
+    status: str | None = None,
+    limit: int = MAX_FOUND,
+) -> list[tuple[Execution, RuntimeWorkflow, Workspace]]:
+    """Executions in the principal's workspaces, newest first: by number, workflow (name or
+    id), workspace name and status. How ``WORKFLOW/execution-002`` is looked up."""
+    if "\x00" in (workflow or "") + (workspace or ""):
+        return []  # no name holds a NUL (and PostgreSQL refuses one in a parameter)
+    query = (
+        select(Execution, RuntimeWorkflow, Workspace)
+        .join(RuntimeWorkflow, col(RuntimeWorkflow.id) == col(Execution.workflow_pk))
+        .join(Workspace, col(Workspace.id) == col(RuntimeWorkflow.workspace_id))
+        .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == col(Workspace.id))
+        .where(WorkspaceMember.user_id == principal.user_id)
+    )
+    if number is not None:
+        query = query.where(Execution.number == number)
+    if workflow:
+        query = query.where(
+            or_(col(RuntimeWorkflow.name) == workflow, col(RuntimeWorkflow.workflow_id) == workflow)
+        )
+    if workspace:
+        query = query.where(Workspace.name == workspace)
+    if status:
+        query = query.where(Execution.status == status)
+    query = query.order_by(col(Execution.created_at).desc(), col(Execution.id).desc())
+    rows = await session.exec(query.limit(limit))
+    return [(e, w, s) for e, w, s in rows]
 
 
 async def todo(session: AsyncSession, principal: Principal) -> list[TodoItem]:
