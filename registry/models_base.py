@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-NAME_RULE = "1-64 characters: letters, digits, '_' or '-', starting with a letter"
+from sdk.vocabulary import NAME_RE as NAME_RE  # the name rule is the SDK's, defined once
+from sdk.vocabulary import NAME_RULE as NAME_RULE
 
 
 def utcnow() -> datetime:

@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 from sdk import spec as ir
 
-Status = Literal["pending", "running", "waiting_input", "succeeded", "failed", "skipped", "stopped"]
 DONE: frozenset[str] = frozenset({"succeeded", "skipped"})
 Decision = Literal["run", "skip"]
 

@@ -9,10 +9,11 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from registry.models_base import utcnow
+from sdk.vocabulary import Kind, VersionStatus, Visibility
 
-KINDS = ("workflow", "algorithm", "model", "dataset")
-VISIBILITIES = ("public", "group", "private")
-VERSION_STATUSES = ("active", "deprecated", "yanked")
+KINDS = tuple(Kind)
+VISIBILITIES = tuple(Visibility)
+VERSION_STATUSES = tuple(VersionStatus)
 
 
 class Asset(SQLModel, table=True):

@@ -13,18 +13,11 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from registry.models_base import utcnow
+from sdk.vocabulary import OPEN_STATUSES as OPEN_STATUSES
+from sdk.vocabulary import ExecutionStatus, StepStatus
 
-EXECUTION_STATUSES = ("created", "running", "waiting_input", "succeeded", "failed", "stopped")
-STEP_STATUSES = (
-    "pending",
-    "running",
-    "waiting_input",
-    "succeeded",
-    "failed",
-    "skipped",
-    "stopped",
-)
-OPEN_STATUSES = ("created", "running", "waiting_input")
+EXECUTION_STATUSES = tuple(ExecutionStatus)
+STEP_STATUSES = tuple(StepStatus)
 
 
 def log_prefix(execution_id: str) -> str:

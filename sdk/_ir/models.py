@@ -19,15 +19,15 @@ upstream step's output, a selector over several outputs, or a metric of an upstr
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sdk.vocabulary import NAME_PATTERN as NAME_PATTERN
+from sdk.vocabulary import NAME_RE as NAME_RE
+from sdk.vocabulary import NAME_RULE as NAME_RULE
+
 SCHEMA_VERSION: Literal[1] = 1
-NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
-NAME_RE = re.compile(NAME_PATTERN)
-NAME_RULE = "1-64 characters: letters, digits, '_' or '-', starting with a letter"
 
 PlaceholderTypeName = Literal["int", "str", "bool", "float", "enum", "json", "list"]
 LIST_FORMATS = ("str", "int", "float", "bool")
