@@ -14,9 +14,7 @@ import stat
 from pathlib import Path, PurePosixPath
 
 from registry.blobs import BlobNotFound, BlobStore
-from registry.workspaces.storage import outside_message, parts, within
-
-PREFIX = "objects"
+from registry.workspaces.storage import blob_key, outside_message, parts, within
 
 
 class ObjectPathError(ValueError):
@@ -30,7 +28,7 @@ def key_of(path: str, space: str) -> str:
         raise ObjectPathError(f"{path!r} is not an object-store path written /<bucket>/<dir>/")
     if not within(path, space):
         raise ObjectPathError(outside_message(path, space))
-    return "/".join([PREFIX, *found])
+    return blob_key(found)
 
 
 def download(blobs: BlobStore, path: str, target: Path, space: str) -> Path:

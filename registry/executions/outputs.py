@@ -18,9 +18,8 @@ from typing import Any
 
 from registry.blobs import BlobInfo, BlobNotFound, BlobStore
 from registry.errors import InvalidInput, NotFound
-from registry.workspaces.storage import parts, within
+from registry.workspaces.storage import blob_key, parts, within
 
-OBJECTS_PREFIX = "objects"
 MAX_NAME_CHARS = 512
 MAX_SEGMENT_CHARS = 255
 BLOCK = 512
@@ -35,7 +34,7 @@ def stored_outputs(outputs: dict[str, Any], space: str) -> dict[str, str]:
             continue  # a condition's result, or a path the workspace does not own
         segments = parts(path)
         if segments:
-            found[name] = "/".join([OBJECTS_PREFIX, *segments])
+            found[name] = blob_key(segments)
     return found
 
 

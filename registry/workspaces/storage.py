@@ -42,6 +42,16 @@ def within(path: str, space: str) -> bool:
     return theirs[: len(mine)] == mine
 
 
+OBJECTS_PREFIX = "objects"
+"""Object-store paths live in the blob store under this prefix, beside packages and logs."""
+
+
+def blob_key(segments: list[str]) -> str:
+    """The blob key of an object-store path's segments (``/b/d/f`` → ``objects/b/d/f``): the
+    one mapping the runner (writing) and the registry (serving outputs) share."""
+    return "/".join([OBJECTS_PREFIX, *segments])
+
+
 def outside_message(path: str, space: str) -> str:
     return (
         f"{path!r} is outside this workspace's storage namespace {space}; a workflow reads "
