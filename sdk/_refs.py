@@ -12,8 +12,9 @@ import re
 from typing import Any
 
 from sdk._errors import ConfigurationError
-from sdk._runs import UUID_RE
 from sdk._session import Session
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 EXECUTION_NAME_RE = re.compile(r"^execution-(\d{1,9})$")
 EXECUTION_HELP = (
@@ -24,8 +25,13 @@ MAX_CANDIDATES = 10
 
 
 def execution_label(execution: dict[str, Any]) -> str:
-    """``WORKFLOW/execution-002`` of an execution (or summary, to-do item, comparison row)."""
+    """The name a user can paste back: ``WORKFLOW/execution-002``, or
+    ``WORKSPACE/WORKFLOW/execution-002`` outside the default workspace (of an execution, a
+    summary, a to-do item or a comparison row)."""
     name = execution.get("execution_name") or execution["name"]
+    workspace = execution.get("workspace")
+    if workspace and workspace != "default":
+        return f"{workspace}/{execution['workflow_name']}/{name}"
     return f"{execution['workflow_name']}/{name}"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import shlex
 import time
 from collections.abc import Callable, Iterable
@@ -15,9 +14,9 @@ from typing import Any
 
 from sdk import spec as ir
 from sdk._errors import ApiError, ConfigurationError
+from sdk._refs import UUID_RE, execution_label
 from sdk._session import Session
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 EXECUTION_ENDS = ("succeeded", "failed", "stopped")
 """Where ``follow`` stops (so does ``waiting_input``); a failed or stopped run can be retried."""
 STEP_ENDS = ("succeeded", "failed", "skipped", "stopped")
@@ -258,7 +257,7 @@ def _example(item: dict[str, Any]) -> str:
 def continue_command(execution: dict[str, Any], step: dict[str, Any]) -> str:
     """The ``gallery continue`` command that gives a waiting step its values."""
     inputs = " ".join(f"--input {_example(item)}" for item in step.get("waiting_for") or [])
-    return f"gallery continue {execution['id']} {step['name']} {inputs}".rstrip()
+    return f"gallery continue {execution_label(execution)} {step['name']} {inputs}".rstrip()
 
 
 def step_note(step: dict[str, Any]) -> str:
@@ -279,9 +278,8 @@ def step_row(step: dict[str, Any]) -> tuple[str, str, str, str, str]:
 
 def headline(execution: dict[str, Any]) -> str:
     took = execution.get("duration_seconds")
-    return (
-        f"{execution['name']} of {execution['workspace']}/{execution['workflow_name']}: "
-        f"{execution['status']}" + (f" ({duration(took)})" if took is not None else "")
+    return f"{execution_label(execution)}: {execution['status']}" + (
+        f" ({duration(took)})" if took is not None else ""
     )
 
 
@@ -302,7 +300,7 @@ def hints(execution: dict[str, Any]) -> list[str]:
                 lines.append(f"step {step['name']!r} {step['status']}:")
                 lines.extend(f"    {line}" for line in error[-ERROR_LINES:])
             lines.append(
-                f"to run step {step['name']!r} again: gallery retry {execution['id']} "
+                f"to run step {step['name']!r} again: gallery retry {execution_label(execution)} "
                 f"{step['name']} [--param NAME=VALUE ...]"
             )
     if execution["status"] == "failed" and execution.get("error") and not failed_steps:

@@ -298,17 +298,14 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--workspace", "-w", default="default")
     parser.add_argument("--follow", "-f", action="store_true", help="watch it until it ends")
     args = parser.parse_args(argv)
+    from sdk._refs import execution_label
     from sdk._runs import find_workflow, start_execution
 
     with Session() as session:
         workflow = find_workflow(session, args.workflow, args.workspace)
         parameters = _values(args.param, workflow, "--param")
         execution = start_execution(session, workflow["id"], parameters, args.scene)
-        print(
-            f"started {execution['name']} of {execution['workspace']}/"
-            f"{execution['workflow_name']} (execution id {execution['id']})",
-            flush=True,
-        )
+        print(f"started {execution_label(execution)} (id {execution['id']})", flush=True)
         if args.follow:
             return _follow(session, execution["id"])
     return 0
@@ -356,6 +353,7 @@ def _after_action(
     session: Session, execution: dict[str, Any], step_name: str, verb: str, follow: bool
 ) -> int:
     """Wait (briefly) until the runner took the step up, say so, and follow if asked."""
+    from sdk._refs import execution_label
     from sdk._runs import find_step, wait_until
 
     before = find_step(execution, step_name)
@@ -363,12 +361,13 @@ def _after_action(
         session, execution["id"], _moved_on(step_name, before), timeout=ACTION_WAIT_SECONDS
     )
     step = find_step(now, step_name)
+    label = execution_label(now)
     if moved:
-        print(f"{verb} step {step_name!r} of {now['name']}: now {step['status']}", flush=True)
+        print(f"{verb} step {step_name!r} of {label}: now {step['status']}", flush=True)
     else:
         print(
-            f"{verb} step {step_name!r} of {now['name']}; the runner has not picked it up yet "
-            f"(see 'gallery status {now['id']}')",
+            f"{verb} step {step_name!r} of {label}; the runner has not picked it up yet "
+            f"(see 'gallery status {label}')",
             flush=True,
         )
     if follow:
@@ -477,10 +476,10 @@ def stop(argv: list[str]) -> int:
         if step_name is not None:
             find_step(execution, step_name)
             session.post(f"/executions/{execution_id}/steps/{step_name}/stop")
-            what = f"step {step_name!r} of {execution['name']}"
+            what = f"step {step_name!r} of {name}"
         else:
             session.post(f"/executions/{execution_id}/stop")
-            what = execution["name"]
+            what = name
         if args.no_wait:
             print(f"asked to stop {what}", flush=True)
             return 0
@@ -551,6 +550,43 @@ def logs(argv: list[str]) -> int:
             time.sleep(0.5)
     sys.stdout.write(decoder.decode(b"", final=True))
     return 0
+
+
+REMOVAL = re.compile(r"^-[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_POSITIONAL = "\x00"
+
+
+def removals_as_words(argv: list[str], options: Sequence[str] = ("-h",)) -> list[str]:
+    """``-word`` arguments (a tag or label to remove) marked so that argparse takes them as
+    positional words, in their place (``+word`` already is one). The short ``options`` stay
+    options; after ``--`` every word is a change. Undo with :func:`signed_words`."""
+    marked: list[str] = []
+    for index, word in enumerate(argv):
+        if word == "--":
+            return marked + argv[index:]
+        removal = REMOVAL.fullmatch(word) and word not in options
+        marked.append(_POSITIONAL + word if removal else word)
+    return marked
+
+
+def signed_words(parsed: Sequence[str]) -> list[str]:
+    return [word.removeprefix(_POSITIONAL) for word in parsed]
+
+
+def apply_changes(current: Sequence[str], changes: Sequence[str], what: str) -> list[str]:
+    """``+word`` (or ``word``) adds, ``-word`` removes; words are lower case. ``what`` names
+    them in the error (``TAG``, ``LABEL``)."""
+    words = list(current)
+    for change in changes:
+        signed = change[:1] in ("+", "-")
+        word = (change[1:] if signed else change).strip().lower()
+        if not word:
+            raise ConfigurationError(f"{change!r}: give +{what} or -{what}")
+        if change.startswith("-"):
+            words = [w for w in words if w != word]
+        elif word not in words:
+            words.append(word)
+    return words
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -11,7 +11,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -25,9 +24,10 @@ import httpx
 from sdk._errors import ApiError, ConfigurationError
 from sdk._refs import EXECUTION_HELP, execution_label, resolve_execution
 from sdk._session import Session
-from sdk.cli import Command, _follow, _table
+from sdk.cli import Command, _follow, _table, apply_changes, removals_as_words, signed_words
+from sdk.vocabulary import ExecutionStatus
 
-EXECUTION_STATUSES = ("created", "running", "waiting_input", "succeeded", "failed", "stopped")
+EXECUTION_STATUSES = tuple(ExecutionStatus)
 
 
 def _print_json(data: Any) -> int:
@@ -85,23 +85,6 @@ def executions(argv: list[str]) -> int:
     return 0
 
 
-LABEL_REMOVAL = re.compile(r"^-[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-POSITIONAL = "\x00"
-
-
-def _removals_as_words(argv: list[str]) -> list[str]:
-    """``-label`` words marked so that argparse takes them as positional words, in their
-    place (``+label`` already is one); ``-h`` stays help, and after ``--`` every word is a
-    label change (as ``gallery tag`` reads tags)."""
-    marked: list[str] = []
-    for index, word in enumerate(argv):
-        if word == "--":
-            return marked + argv[index:]
-        removal = LABEL_REMOVAL.fullmatch(word) and word != "-h"
-        marked.append(POSITIONAL + word if removal else word)
-    return marked
-
-
 def label(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="gallery label",
@@ -111,21 +94,12 @@ def label(argv: list[str]) -> int:
     parser.add_argument("execution", help=EXECUTION_HELP)
     parser.add_argument("changes", nargs="*", metavar="+LABEL|-LABEL")
     parser.add_argument("--json", action="store_true", help="print the execution's JSON")
-    args = parser.parse_args(_removals_as_words(argv))
-    changes = [change.removeprefix(POSITIONAL) for change in args.changes]
+    args = parser.parse_args(removals_as_words(argv))
+    changes = signed_words(args.changes)
     with Session() as session:
         execution_id = resolve_execution(session, args.execution)
         execution = session.get(f"/executions/{execution_id}")
-        labels = list(execution["labels"])
-        for change in changes:
-            signed = change[:1] in ("+", "-")
-            word = (change[1:] if signed else change).strip().lower()  # stored in lower case
-            if not word:
-                raise ConfigurationError(f"{change!r}: give +LABEL or -LABEL")
-            if change.startswith("-"):
-                labels = [x for x in labels if x != word]
-            elif word not in labels:
-                labels.append(word)
+        labels = apply_changes(execution["labels"], changes, "LABEL")
         if changes:
             execution = session.request(
                 "PATCH", f"/executions/{execution_id}", json={"labels": labels}
@@ -227,7 +201,7 @@ def todo(argv: list[str]) -> int:
                 name,
                 item["step"],
                 step_note(step).removeprefix("waits for ") or "-",
-                continue_command({"id": name}, step),
+                continue_command(item, step),
             )
         )
     _table(("EXECUTION", "STEP", "WAITS FOR", "CONTINUE WITH"), rows)

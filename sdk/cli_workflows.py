@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any
 from urllib.parse import quote
 
 from sdk._errors import ApiError, ConfigurationError
 from sdk._session import Session
-from sdk.cli import Command, _table, _values
+from sdk.cli import Command, _table, _values, apply_changes, removals_as_words, signed_words
+from sdk.vocabulary import ExecutionStatus
 
-STATUSES = "created, running, waiting_input, succeeded, failed, stopped, or none (never run)"
+STATUSES = ", ".join(ExecutionStatus) + ", or none (never run)"
 
 
 def _parser(prog: str, description: str, *, workflow: bool = True) -> argparse.ArgumentParser:
@@ -354,23 +354,6 @@ def delete(argv: list[str]) -> int:
     return 0
 
 
-TAG_REMOVAL = re.compile(r"^-[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-POSITIONAL = "\x00"
-
-
-def _removals_as_words(argv: list[str]) -> list[str]:
-    """``-tag`` words marked so that argparse takes them as positional words, in their place
-    (``+tag`` already is one). ``-h`` and ``-w`` stay options: after ``--`` every word is a
-    tag."""
-    marked: list[str] = []
-    for index, word in enumerate(argv):
-        if word == "--":
-            return marked + argv[index:]
-        removal = TAG_REMOVAL.fullmatch(word) and word not in ("-h", "-w")
-        marked.append(POSITIONAL + word if removal else word)
-    return marked
-
-
 def tag(argv: list[str]) -> int:
     parser = _parser(
         "tag",
@@ -378,21 +361,12 @@ def tag(argv: list[str]) -> int:
         "them. Tags are lower case.",
     )
     parser.add_argument("tags", nargs="*", metavar="+TAG|-TAG", help="tags to add or remove")
-    args = parser.parse_args(_removals_as_words(argv))
-    changes = [change.removeprefix(POSITIONAL) for change in args.tags]
+    args = parser.parse_args(removals_as_words(argv, options=("-h", "-w")))
+    changes = signed_words(args.tags)
     with Session() as session:
         workflow = _find(session, args)
-        tags = list(workflow.get("tags") or [])
         if changes:
-            for change in changes:
-                signed = change[:1] in ("+", "-")
-                word = (change[1:] if signed else change).strip().lower()
-                if not word:
-                    raise ConfigurationError(f"{change!r}: give +TAG or -TAG")
-                if change.startswith("-"):
-                    tags = [t for t in tags if t != word]
-                elif word not in tags:
-                    tags.append(word)
+            tags = apply_changes(workflow.get("tags") or [], changes, "TAG")
             workflow = session.request(
                 "PATCH", f"/workflows/{quote(workflow['id'], safe='')}", json={"tags": tags}
             )

@@ -183,7 +183,7 @@ def test_executions_are_listed_labelled_compared_and_rerun_by_name(
     again = gallery("rerun", "train/execution-001", "--follow")
     assert again.code == 0, again.err
     assert "started train/execution-003 as a rerun of train/execution-001" in again.out
-    assert "execution-003 of default/train: succeeded" in again.out
+    assert "train/execution-003: succeeded" in again.out
     third = re.search(r"\(execution id ([0-9a-f-]{36})\)", again.out)
     assert third, again.out
     made = trained.alice.get(f"/executions/{third.group(1)}").json()
@@ -191,7 +191,7 @@ def test_executions_are_listed_labelled_compared_and_rerun_by_name(
 
     # the run-loop verbs take the same names
     shown = gallery("status", "train/execution-003")
-    assert shown.code == 0 and "execution-003 of default/train: succeeded" in shown.out
+    assert shown.code == 0 and "train/execution-003: succeeded" in shown.out
     assert gallery("status", "default/train/execution-003").code == 0
     assert gallery("status", f"{trained.workflow_id}/execution-003").code == 0
     assert gallery("status", "execution-3").code == 0
@@ -300,7 +300,7 @@ def test_todo_lists_waiting_steps_with_a_command_that_continues_them(
 
     given = gallery("continue", "asking/execution-001", "ask", "--input", "score=0.5", "--follow")
     assert given.code == 0, given.err
-    assert "execution-001 of default/asking: succeeded" in given.out
+    assert "asking/execution-001: succeeded" in given.out
     assert gallery("todo").out.strip() == "nothing waits for your input"
     assert json.loads(gallery("todo", "--json").out) == []
 

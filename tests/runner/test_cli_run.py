@@ -57,7 +57,7 @@ def gallery(
 
 
 def started_id(result: Result) -> str:
-    found = re.search(r"\(execution id ([0-9a-f-]{36})\)", result.out)
+    found = re.search(r"\(id ([0-9a-f-]{36})\)", result.out)
     assert found, result.out
     return found.group(1)
 
@@ -91,20 +91,20 @@ def test_run_by_name_and_by_id_with_typed_parameters(
 
     first = gallery("run", "typed", "--param", "score=0.75", "--param", "label=x y", "--follow")
     assert first.code == 0, first.err
-    assert "started execution-001 of default/typed" in first.out
+    assert "started typed/execution-001 (id " in first.out
     assert "  only: succeeded" in first.out
-    assert "execution-001 of default/typed: succeeded" in first.out
+    assert "typed/execution-001: succeeded" in first.out
     done = client.get(f"/executions/{started_id(first)}").json()
     assert done["parameters"] == {"label": "x y", "score": 0.75, "fail": False}
     assert step(done, "only")["metrics"]["metrics"][0]["data"]["value"] == 0.75
 
     second = gallery("run", workflow_id, "-p", "fail=no", "-p", "score=2")
     assert second.code == 0, second.err
-    assert "started execution-002 of default/typed" in second.out
+    assert "started typed/execution-002 (id " in second.out
     execution_id = started_id(second)
     followed = gallery("status", execution_id, "--follow")
     assert followed.code == 0, followed.err
-    assert "execution-002 of default/typed: succeeded" in followed.out
+    assert "typed/execution-002: succeeded" in followed.out
     assert client.get(f"/executions/{execution_id}").json()["parameters"]["score"] == 2.0
 
     shown = gallery("status", execution_id)
@@ -142,12 +142,12 @@ def test_a_delayed_placeholder_waits_for_gallery_continue(
     execution_id = started_id(started)
     assert "  first: succeeded" in started.out
     assert "  ask: waiting_input - waits for score (float)" in started.out
-    hint = f"gallery continue {execution_id} ask --input score=FLOAT"
+    hint = "gallery continue asking/execution-001 ask --input score=FLOAT"
     assert hint in started.out
 
     shown = gallery("status", execution_id)
     assert shown.code == 0
-    assert "execution-001 of default/asking: waiting_input" in shown.out
+    assert "asking/execution-001: waiting_input" in shown.out
     assert hint in shown.out
 
     one_error_line(
@@ -158,11 +158,11 @@ def test_a_delayed_placeholder_waits_for_gallery_continue(
     )
     given = gallery("continue", execution_id, "ask", "--input", "score=0.25")
     assert given.code == 0, given.err
-    assert "continued step 'ask' of execution-001: now" in given.out
+    assert "continued step 'ask' of asking/execution-001: now" in given.out
 
     followed = gallery("status", execution_id, "--follow")
     assert followed.code == 0, followed.err
-    assert "execution-001 of default/asking: succeeded" in followed.out
+    assert "asking/execution-001: succeeded" in followed.out
     done = client.get(f"/executions/{execution_id}").json()
     assert step(done, "ask")["metrics"]["metrics"][0]["data"]["value"] == 0.25
 
@@ -182,15 +182,15 @@ def test_a_failed_step_is_retried_with_a_changed_parameter(
     assert failed.code == 1, failed.out
     execution_id = started_id(failed)
     assert "  only: failed" in failed.out
-    assert "execution-001 of default/flaky: failed" in failed.out
-    assert f"gallery retry {execution_id} only" in failed.out
+    assert "flaky/execution-001: failed" in failed.out
+    assert "gallery retry flaky/execution-001 only" in failed.out
     assert gallery("status", execution_id).code == 1
 
     one_error_line(gallery("retry", execution_id, "only", "--param", "fail=perhaps"), "'fail'")
     retried = gallery("retry", execution_id, "only", "--param", "fail=false", "--follow")
     assert retried.code == 0, retried.err
-    assert "retried step 'only' of execution-001: now" in retried.out
-    assert "execution-001 of default/flaky: succeeded" in retried.out
+    assert "retried step 'only' of flaky/execution-001: now" in retried.out
+    assert "flaky/execution-001: succeeded" in retried.out
     done = client.get(f"/executions/{execution_id}").json()
     assert done["status"] == "succeeded"
     assert done["parameters"]["fail"] is False
@@ -209,20 +209,20 @@ def test_gallery_stop_stops_a_step_then_the_execution(
     wait_for(client, execution_id, step_is("sleeper", "running"))
     stopped_step = gallery("stop", execution_id, "--step", "sleeper")
     assert stopped_step.code == 0, stopped_step.err
-    assert "step 'sleeper' of execution-001: stopped" in stopped_step.out
+    assert "step 'sleeper' of sleepy/execution-001: stopped" in stopped_step.out
     shown = gallery("status", execution_id)
     assert shown.code == 1
     assert re.search(r"^sleeper\s+stopped", shown.out, re.M), shown.out
 
     stopped = gallery("stop", execution_id)
     assert stopped.code == 0, stopped.err
-    assert "execution-001: stopped" in stopped.out
+    assert "sleepy/execution-001: stopped" in stopped.out
     done = wait_for(client, execution_id, lambda e: e["finished_at"] is not None)
     assert done["status"] == "stopped"
 
     again = gallery("run", "sleepy", "--param", "nap=0", "--follow")
     assert again.code == 0, again.err
-    assert "execution-002 of default/sleepy: succeeded" in again.out
+    assert "sleepy/execution-002: succeeded" in again.out
 
 
 def test_unknown_things_are_one_line_errors(gallery: Gallery) -> None:

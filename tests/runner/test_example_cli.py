@@ -32,18 +32,18 @@ def test_the_example_from_the_cli(
     assert failed.code == 1, failed.out + failed.err
     execution_id = started_id(failed)
     assert "  train: failed" in failed.out
-    assert f"gallery retry {execution_id} train" in failed.out
+    assert "gallery retry digits/execution-001 train" in failed.out
 
     retried = gallery("retry", execution_id, "train", "--param", "c=1.0", "--follow")
     assert retried.code == 0, retried.out + retried.err
     assert "export: waiting_input" in retried.out
-    assert f"gallery continue {execution_id} export --input release_name=" in retried.out
+    assert "gallery continue digits/execution-001 export --input release_name=" in retried.out
 
     continued = gallery(
         "continue", execution_id, "export", "--input", "release_name=digits-v1", "--follow"
     )
     assert continued.code == 0, continued.out + continued.err
-    assert "execution-001 of default/digits: succeeded" in continued.out
+    assert "digits/execution-001: succeeded" in continued.out
     done = client.get(f"/executions/{execution_id}").json()
     assert step(done, "train")["attempt"] == 3  # two failed attempts, then the retry
     assert step(done, "report")["status"] == "skipped"
@@ -56,7 +56,7 @@ def test_the_example_from_the_cli(
         "continue", scene_id, "export", "--input", "release_name=digits-v2", "--follow"
     )
     assert continued.code == 0, continued.out + continued.err
-    assert "execution-002 of default/digits: succeeded" in continued.out
+    assert "digits/execution-002: succeeded" in continued.out
     shown = client.get(f"/executions/{scene_id}").json()
     assert [s["name"] for s in shown["steps"]] == ["train", "good_enough", "export", "report"]
     assert shown["scene"] == "train_and_export"
