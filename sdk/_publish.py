@@ -255,11 +255,13 @@ def release_to_gallery(
     version: str | None = None,
     desc: str | None = None,
     title: str | None = None,
-    visibility: str = "private",
+    visibility: str | None = None,
     group_users: list[str] | None = None,
     progress: Progress = _quiet,
 ) -> Release:
-    if visibility not in VISIBILITIES:
+    """``visibility`` None keeps the visibility the workflow and algorithm assets have (new
+    ones are private); a value sets it on all of them."""
+    if visibility is not None and visibility not in VISIBILITIES:
         raise WorkflowDefinitionError(
             f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}"
         )
@@ -283,7 +285,7 @@ def release_to_gallery(
     try:
         if content_id is not None:
             asset = session.get(f"/assets/{content_id}")
-            if asset["visibility"] != visibility:
+            if visibility is not None and asset["visibility"] != visibility:
                 session.request("PATCH", f"/assets/{content_id}", json={"visibility": visibility})
         else:
             asset = _ensure_asset(

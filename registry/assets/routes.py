@@ -78,7 +78,8 @@ async def list_versions(
     async with ctx.db.read() as session:
         asset = await service.find_asset(session, content_id, principal)
         rows = await service.list_versions(session, asset, principal)
-        return await service.versions_read(session, asset, rows, principal)
+        reads = await service.versions_read(session, asset, rows, principal)
+    return service.with_changes(reads)
 
 
 @post("/assets/{content_id:str}/versions", status_code=201, request_max_body_size=None)
@@ -209,6 +210,17 @@ async def _whitelist(
         )
 
 
+@get("/assets/{content_id:str}/versions/{version:str}/whitelist")
+async def read_whitelist(
+    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], version: FromPath[str]
+) -> WhitelistRead:
+    """Who may read this version while the asset's visibility is ``group`` (owner only)."""
+    async with ctx.db.read() as session:
+        asset = await service.find_asset(session, content_id, principal)
+        row = await service.find_version(session, asset, version, principal)
+        return await service.read_whitelist(session, asset=asset, version=row, principal=principal)
+
+
 @post("/assets/{content_id:str}/versions/{version:str}/whitelist", status_code=200)
 async def add_whitelist(
     ctx: CtxDep,
@@ -276,6 +288,7 @@ router = Router(
         update_version,
         download_package,
         import_check,
+        read_whitelist,
         add_whitelist,
         remove_whitelist,
         subscribe,

@@ -159,10 +159,14 @@ class VersionRead(BaseModel):
         default=None, description="Principals on the whitelist; shown to the owner only."
     )
     bump: Literal["major", "minor", "patch"] | None = Field(
-        default=None, description="On publish: the bump the interface diff called for."
+        default=None,
+        description="The bump the interface diff against the previous version calls for (on "
+        "publish, and in version lists where both versions have a comparable interface).",
     )
     changes: list[dict[str, str]] | None = Field(
-        default=None, description="On publish: interface changes against the previous version."
+        default=None,
+        description="Interface changes against the previous version ({impact, message}; on "
+        "publish, and in version lists where both versions have a comparable interface).",
     )
 
 
@@ -214,4 +218,12 @@ class SubscriptionRead(BaseModel):
     owner: str
     latest_version: str | None
     subscribed_at: datetime
+    subscribed_version: str | None = Field(
+        default=None,
+        description="The latest version you could read when you subscribed (null: none yet).",
+    )
     new_versions: int = Field(description="Versions published since you subscribed.")
+    update_available: bool = Field(
+        default=False,
+        description="A version newer than subscribed_version is out (latest_version).",
+    )

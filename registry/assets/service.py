@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import semver
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,11 +30,13 @@ from registry.assets.schemas import (
     DependencyRef,
     ImportBlocker,
     ImportCheck,
+    Interface,
     VersionRead,
     WhitelistRead,
 )
-from registry.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from registry.models_base import NAME_RE, utcnow
+from sdk.interface import bump_for, diff
 
 GROUP_PREFIX = "group:"
 
@@ -447,20 +450,75 @@ async def change_whitelist(
     await session.flush()
     assert version.id is not None
     current_names = (await whitelist_names(session, [version.id]))[version.id]
-    warning = None
-    if asset.visibility != "group":
-        warning = (
-            f"asset is {asset.visibility}: whitelisted principals gain access only while its "
-            "visibility is 'group'"
-        )
     return WhitelistRead(
         content_id=asset.content_id,
         version=version.version,
         principals=current_names,
         cascaded_to=cascaded,
         not_cascaded=skipped,
-        warning=warning,
+        warning=_whitelist_warning(asset),
     )
+
+
+async def read_whitelist(
+    session: AsyncSession, *, asset: Asset, version: AssetVersion, principal: Principal | None
+) -> WhitelistRead:
+    """Who is on the version's whitelist: for the owner (and admins) only."""
+    if principal is None:
+        raise Unauthenticated("sign in to see whitelists")
+    if not access.is_owner(asset, principal):
+        raise Forbidden(f"only the owner of {asset.content_id} may see its whitelists")
+    assert version.id is not None
+    names = (await whitelist_names(session, [version.id]))[version.id]
+    return WhitelistRead(
+        content_id=asset.content_id,
+        version=version.version,
+        principals=names,
+        cascaded_to=[],
+        not_cascaded=[],
+        warning=_whitelist_warning(asset),
+    )
+
+
+def _whitelist_warning(asset: Asset) -> str | None:
+    if asset.visibility == "group":
+        return None
+    return (
+        f"asset is {asset.visibility}: whitelisted principals gain access only while its "
+        "visibility is 'group'"
+    )
+
+
+def with_changes(versions: list[VersionRead]) -> list[VersionRead]:
+    """Versions (newest first, as ``list_versions`` orders them) with the interface changes
+    against the next older one in the list, where both interfaces can be compared."""
+    result = []
+    for index, read in enumerate(versions):
+        newer = _comparable(read.manifest.get("interface"))
+        older = None
+        if index + 1 < len(versions):
+            older = _comparable(versions[index + 1].manifest.get("interface"))
+        if newer is None or older is None:
+            result.append(read)
+            continue
+        changes = diff(older, newer)
+        result.append(
+            read.model_copy(
+                update={"bump": bump_for(changes), "changes": [c.as_dict() for c in changes]}
+            )
+        )
+    return result
+
+
+_INTERFACE: TypeAdapter[Interface] = TypeAdapter(Interface)
+
+
+def _comparable(interface: Any) -> Interface | None:
+    """``interface`` if it has the shape the diff reads (a publisher's own claim may not)."""
+    try:
+        return _INTERFACE.validate_python(interface) if interface is not None else None
+    except ValidationError:
+        return None
 
 
 async def import_check(

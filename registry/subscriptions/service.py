@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, update
+import semver
+from sqlalchemy import and_, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -83,10 +84,21 @@ async def my_subscriptions(
     assets = [asset for asset, *_ in found]
     partial = await readable_group_versions(session, assets, user)
     latest = latest_of(partial)
+    earlier = await _released_before_subscribing(session, user, [a.id for a in assets])
     result = []
     for asset, owner, subscribed_at, new_versions in found:
+        assert asset.id is not None
         if asset.id in partial:  # count only the versions shared with this subscriber
             new_versions = sum(v.created_at > subscribed_at for v in partial[asset.id])
+            before = [
+                v.version
+                for v in partial[asset.id]
+                if v.created_at <= subscribed_at and v.status != "yanked" and not v.prerelease
+            ]
+        else:
+            before = earlier.get(asset.id, [])
+        subscribed_version = _highest(before)
+        latest_version = latest.get(asset.id, asset.latest_version)
         result.append(
             SubscriptionRead(
                 content_id=asset.content_id,
@@ -94,9 +106,50 @@ async def my_subscriptions(
                 name=asset.name,
                 title=asset.title,
                 owner=owner,
-                latest_version=latest.get(asset.id or 0, asset.latest_version),
+                latest_version=latest_version,
                 subscribed_at=subscribed_at,
+                subscribed_version=subscribed_version,
                 new_versions=new_versions,
+                update_available=_newer(latest_version, subscribed_version),
             )
         )
     return result
+
+
+async def _released_before_subscribing(
+    session: AsyncSession, user: Principal, asset_ids: list[int | None]
+) -> dict[int, list[str]]:
+    """Per asset: its released, unyanked versions published before the user subscribed."""
+    wanted = [i for i in asset_ids if i is not None]
+    if not wanted:
+        return {}
+    rows = await session.exec(
+        select(AssetVersion.asset_id, AssetVersion.version)  # type: ignore[call-overload]
+        .join(
+            Subscription,
+            and_(
+                col(Subscription.asset_id) == col(AssetVersion.asset_id),
+                col(Subscription.user_id) == user.user_id,
+            ),
+        )
+        .where(
+            col(AssetVersion.asset_id).in_(wanted),
+            col(AssetVersion.created_at) <= col(Subscription.created_at),
+            col(AssetVersion.status) != "yanked",
+            col(AssetVersion.prerelease).is_(None),
+        )
+    )
+    found: dict[int, list[str]] = {}
+    for asset_id, version in rows.all():
+        found.setdefault(asset_id, []).append(version)
+    return found
+
+
+def _highest(versions: list[str]) -> str | None:
+    return str(max(semver.Version.parse(v) for v in versions)) if versions else None
+
+
+def _newer(latest: str | None, subscribed: str | None) -> bool:
+    if latest is None:
+        return False
+    return subscribed is None or semver.Version.parse(latest) > semver.Version.parse(subscribed)
