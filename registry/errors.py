@@ -19,8 +19,11 @@ later (503).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ValidationError
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,40 @@ class InvalidInput(GalleryError):
     @classmethod
     def field(cls, field: str, rule: str, message: str) -> InvalidInput:
         return cls(f"{field}: {message}", [FieldError(field, rule, message)])
+
+    @classmethod
+    def of(cls, what: str, errors: list[FieldError]) -> InvalidInput:
+        """``invalid <what>: field: message; …`` with every field error."""
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        return cls(f"invalid {what}: {detail}", errors)
+
+
+MAX_FIELD_ERRORS = 20
+"""A document with hundreds of mistakes is answered with the first ones."""
+
+
+def field_path(prefix: str, loc: Sequence[int | str]) -> str:
+    """The one way a field is named in an answer: ``("steps", 0, "name")`` under ``spec`` is
+    ``spec.steps[0].name``."""
+    path = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+    return path.lstrip(".") or "body"
+
+
+def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    """pydantic's errors as field errors: the field (``field_path``), pydantic's error type as
+    the rule, and its message."""
+    return [
+        FieldError(field_path(prefix, e["loc"]), e["type"], e["msg"])
+        for e in exc.errors()[:MAX_FIELD_ERRORS]
+    ]
+
+
+def problem_list(problems: Sequence[tuple[str, str]], prefix: str, rule: str) -> list[FieldError]:
+    """(where, message) pairs, such as a spec's ``SpecError.problems``, as field errors."""
+    return [
+        FieldError(f"{prefix}.{where}" if prefix else where, rule, message)
+        for where, message in problems[:MAX_FIELD_ERRORS]
+    ]
 
 
 class InvalidGrant(InvalidInput):

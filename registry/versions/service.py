@@ -23,7 +23,7 @@ from registry.assets.service import find_asset
 from registry.blobs import BlobStore
 from registry.db import Database
 from registry.documents import DocumentError, loads
-from registry.errors import Conflict, FieldError, InvalidInput
+from registry.errors import Conflict, FieldError, InvalidInput, pydantic_errors
 from registry.models_base import utcnow
 from registry.versions.archives import PackageLimits, check_archive
 from registry.versions.specs import check_spec
@@ -47,11 +47,6 @@ def parse_version(value: str, field: str = "version") -> semver.Version:
         ) from None
 
 
-def _manifest_field(loc: tuple[int | str, ...]) -> str:
-    """``("dependencies", 0, "version")`` → ``manifest.dependencies[0].version``."""
-    return "manifest" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
-
-
 def parse_manifest(raw: bytes) -> Manifest:
     try:
         data = loads(raw)
@@ -67,11 +62,7 @@ def parse_manifest(raw: bytes) -> Manifest:
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            FieldError(_manifest_field(err["loc"]), err["type"], err["msg"]) for err in exc.errors()
-        ]
-        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-        raise InvalidInput(f"invalid manifest: {detail}", errors) from None
+        raise InvalidInput.of("manifest", pydantic_errors(exc, "manifest")) from None
 
 
 def next_version(existing: list[str], bump: Bump = "patch") -> semver.Version:

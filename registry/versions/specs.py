@@ -12,18 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from registry.assets.schemas import Manifest
-from registry.errors import FieldError, InvalidInput
+from registry.errors import FieldError, InvalidInput, problem_list, pydantic_errors
 from sdk import spec as ir
 from sdk.interface import algorithm_interface, workflow_interface
-
-
-def _field(loc: tuple[int | str, ...]) -> str:
-    return "manifest.spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
-
-
-def _invalid(errors: list[FieldError]) -> InvalidInput:
-    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    return InvalidInput(f"invalid spec: {detail}", errors)
 
 
 def check_spec(kind: str, manifest: Manifest) -> dict[str, Any] | None:
@@ -36,14 +27,12 @@ def check_spec(kind: str, manifest: Manifest) -> dict[str, Any] | None:
         try:
             spec = ir.WorkflowSpec.model_validate(manifest.spec, strict=True)
         except ValidationError as exc:
-            raise _invalid(
-                [FieldError(_field(e["loc"]), e["type"], e["msg"]) for e in exc.errors()]
-            ) from None
+            raise InvalidInput.of("spec", pydantic_errors(exc, "manifest.spec")) from None
         try:
             ir.validate(spec)
         except ir.SpecError as exc:
-            raise _invalid(
-                [FieldError(f"manifest.spec.{where}", "spec", msg) for where, msg in exc.problems]
+            raise InvalidInput.of(
+                "spec", problem_list(exc.problems, "manifest.spec", "spec")
             ) from None
         _check_dependencies(spec, manifest)
         return workflow_interface(spec)
@@ -51,9 +40,7 @@ def check_spec(kind: str, manifest: Manifest) -> dict[str, Any] | None:
         try:
             algorithm = ir.AlgorithmAssetSpec.model_validate(manifest.spec, strict=True)
         except ValidationError as exc:
-            raise _invalid(
-                [FieldError(_field(e["loc"]), e["type"], e["msg"]) for e in exc.errors()]
-            ) from None
+            raise InvalidInput.of("spec", pydantic_errors(exc, "manifest.spec")) from None
         return algorithm_interface(algorithm)
     return None
 
@@ -82,7 +69,7 @@ def _check_dependencies(spec: ir.WorkflowSpec, manifest: Manifest) -> None:
             )
         )
     if errors:
-        raise _invalid(errors)
+        raise InvalidInput.of("spec", errors)
 
 
 def _is_local(step: ir.StepSpec) -> bool:

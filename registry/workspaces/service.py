@@ -18,7 +18,15 @@ from registry.accounts.models import User
 from registry.accounts.service import Principal
 from registry.assets.schemas import TAG_RE
 from registry.assets.service import find_asset, find_version, import_check, list_versions
-from registry.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from registry.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    problem_list,
+    pydantic_errors,
+)
 from registry.models_base import NAME_RE, NAME_RULE, has_word, utcnow
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 from registry.workspaces.schemas import (
@@ -183,15 +191,9 @@ async def release_workflow(
         spec = ir.WorkflowSpec.model_validate(data.spec, strict=True)
         ir.validate(spec)
     except ValidationError as exc:
-        errors = [
-            FieldError("spec." + ".".join(str(p) for p in e["loc"]), e["type"], e["msg"])
-            for e in exc.errors()[:20]
-        ]
-        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-        raise InvalidInput(f"invalid workflow spec: {detail}", errors) from None
+        raise InvalidInput.of("workflow spec", pydantic_errors(exc, "spec")) from None
     except ir.SpecError as exc:
-        errors = [FieldError(f"spec.{where}", "spec", msg) for where, msg in exc.problems]
-        raise InvalidInput(f"invalid workflow spec: {exc}", errors) from None
+        raise InvalidInput.of("workflow spec", problem_list(exc.problems, "spec", "spec")) from None
     problems = []
     for step in spec.steps:
         props = step.typed_properties()
