@@ -16,11 +16,12 @@ from sdk import spec as ir
 from sdk._errors import ApiError, ConfigurationError, PublishError, WorkflowDefinitionError
 from sdk._packaging import pack
 from sdk._session import Session
+from sdk.vocabulary import Visibility
 
 if TYPE_CHECKING:
     from sdk._workflow import Workflow
 
-VISIBILITIES = ("public", "group", "private")
+VISIBILITIES = tuple(Visibility)
 Progress = Callable[[str], None]
 
 

@@ -399,10 +399,11 @@ class Workflow:
         version: str | None = None,
         desc: str | None = None,
         title: str | None = None,
-        visibility: str = "private",
+        visibility: str | None = None,
         group_users: list[str] | None = None,
     ) -> Release:
-        """Publish this workflow (and its local algorithms) as gallery assets."""
+        """Publish this workflow (and its local algorithms) as gallery assets. ``visibility``
+        None keeps what the assets have (a first release is private)."""
         from sdk._publish import release_to_gallery
 
         with self._session() as session:

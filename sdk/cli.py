@@ -21,6 +21,7 @@ from typing import Any
 from sdk import completion
 from sdk._errors import ConfigurationError, GalleryError
 from sdk._session import DEFAULT_URL, Session, load_credentials, save_credentials
+from sdk.vocabulary import Visibility
 
 Command = Callable[[list[str]], int]
 
@@ -199,7 +200,11 @@ def publish(argv: list[str]) -> int:
     parser.add_argument("--version", help="explicit semantic version (default: by the diff)")
     parser.add_argument("--title")
     parser.add_argument("--desc", help="description of this version")
-    parser.add_argument("--visibility", choices=["public", "group", "private"], default="private")
+    parser.add_argument(
+        "--visibility",
+        choices=list(Visibility),
+        help="who may see it (default: unchanged; a first release is private)",
+    )
     parser.add_argument(
         "--group-users", default="", help="comma-separated users and group:<name>s to share with"
     )

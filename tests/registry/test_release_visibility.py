@@ -153,17 +153,6 @@ def test_an_unknown_visibility_is_refused_before_anything_is_published(
     assert mine["items"] == []
 
 
-# The public entry points still pass visibility="private" when none is given:
-# ``Workflow.release_to_gallery(visibility="private")`` in sdk/_workflow.py and
-# ``gallery publish --visibility`` (default "private") in sdk/cli.py. Once they default to None
-# (keep), these pass: remove the markers then.
-UNFIXED_CALLERS = (
-    "the caller still defaults visibility to 'private' (sdk/_workflow.py, sdk/cli.py); "
-    "remove this marker once it defaults to None"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=UNFIXED_CALLERS)
 def test_workflow_method_releasing_again_keeps_public(
     gallery: Gallery, owner: Client, code: Path
 ) -> None:
@@ -177,7 +166,6 @@ def test_workflow_method_releasing_again_keeps_public(
     assert first.content_id == second.content_id
 
 
-@pytest.mark.xfail(strict=True, reason=UNFIXED_CALLERS)
 def test_gallery_publish_again_keeps_public(
     gallery: Gallery, owner: Client, code: Path, tmp_path: Path
 ) -> None:
