@@ -18,10 +18,9 @@ from pydantic import (
 
 from registry.documents import servable_object
 from registry.models_base import NAME_RE, NAME_RULE
-
-Kind = Literal["workflow", "algorithm", "model", "dataset"]
-Visibility = Literal["public", "group", "private"]
-VersionStatus = Literal["active", "deprecated", "yanked"]
+from sdk.vocabulary import Kind as Kind
+from sdk.vocabulary import VersionStatus as VersionStatus
+from sdk.vocabulary import Visibility as Visibility
 
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_.+-]{0,31}$")
 MAX_TAGS = 20
@@ -100,7 +99,7 @@ class AssetCreate(Strict):
     description: Description = ""
     terms: Terms = ""
     tags: Tags = Field(default_factory=list)
-    visibility: Visibility = "private"
+    visibility: Visibility = Visibility.PRIVATE
 
 
 class AssetUpdate(Strict):
