@@ -18,7 +18,7 @@ import sdk as wf
 from sdk.cli import main
 from tests.cli.test_cli import gallery_up
 from tests.runner.flows import imported, job, shared_import, start, tool_dir
-from tests.sdk.support import token_of
+from tests.support.cli import Result, Shell, shell_for
 from tests.support.gallery import Gallery, fast_settings
 from tests.support.runner import step_is, wait_for
 
@@ -26,14 +26,7 @@ from tests.support.runner import step_is, wait_for
 pytestmark = pytest.mark.xdist_group("gallery-up-runs")
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Result]
+Cli = Shell
 
 
 @dataclass
@@ -90,20 +83,7 @@ def cli(
     tmp_path: Path,
 ) -> Callable[[httpx.Client], Cli]:
     """``gallery ARGS…`` in-process as a user: exit code, stdout, stderr."""
-    monkeypatch.setenv("GALLERY_URL", up.base_url)
-    monkeypatch.setenv("GALLERY_CONFIG_DIR", str(tmp_path / "config"))
-
-    def as_user(client: httpx.Client) -> Cli:
-        def run(*args: str) -> Result:
-            monkeypatch.setenv("GALLERY_TOKEN", token_of(client))
-            capsys.readouterr()
-            code = main(list(args))
-            captured = capsys.readouterr()
-            return Result(code, captured.out, captured.err)
-
-        return run
-
-    return as_user
+    return shell_for(up.base_url, monkeypatch, capsys, tmp_path / "config")
 
 
 def error_line(result: Result, *fragments: str) -> str:

@@ -9,7 +9,6 @@ import re
 import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +16,12 @@ import httpx
 import pytest
 
 import sdk as wf
-from sdk.cli import main
 from tests.runner.flows import job, shared_import, tool_dir
-from tests.sdk.support import token_of
+from tests.support.cli import Result, Shell, shell_for
 from tests.support.executions import record_runs
 from tests.support.gallery import Gallery, new_asset, publish, workflow_manifest
 
 pytestmark = pytest.mark.xdist_group("cli-workflows")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Shell = Callable[..., Result]
 
 
 @pytest.fixture
@@ -44,20 +32,7 @@ def shell_of(
     tmp_path: Path,
 ) -> Callable[[httpx.Client], Shell]:
     """``gallery ARGS…`` in-process as a given user: exit code, stdout, stderr."""
-    monkeypatch.setenv("GALLERY_URL", gallery.base_url)
-    monkeypatch.setenv("GALLERY_CONFIG_DIR", str(tmp_path / "config"))
-
-    def of(client: httpx.Client) -> Shell:
-        def run(*args: str) -> Result:
-            monkeypatch.setenv("GALLERY_TOKEN", token_of(client))
-            capsys.readouterr()
-            code = main(list(args))
-            captured = capsys.readouterr()
-            return Result(code, captured.out, captured.err)
-
-        return run
-
-    return of
+    return shell_for(gallery.base_url, monkeypatch, capsys, tmp_path / "config")
 
 
 def one_error_line(result: Result, *fragments: str) -> str:
