@@ -257,6 +257,19 @@ def _out(line: str) -> None:
     print(line, flush=True)
 
 
+def add_param_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--param/-p NAME=VALUE`` (repeatable), typed later by the workflow's placeholders;
+    ``what`` says what the value is for."""
+    parser.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"{what} (typed by the placeholder; repeatable)",
+    )
+
+
 def _values(pairs: list[str], workflow: dict[str, Any], option: str) -> dict[str, Any]:
     from sdk._runs import parse_assignments, placeholders_of
 
@@ -291,14 +304,7 @@ def run(argv: list[str]) -> int:
         prog="gallery run", description="Start an execution of a workflow in a workspace."
     )
     parser.add_argument("workflow", help="runtime workflow id, or its name in the workspace")
-    parser.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="placeholder value for this run (typed by the placeholder; repeatable)",
-    )
+    add_param_option(parser, "placeholder value for this run")
     parser.add_argument("--scene", help="run only this scene of the workflow")
     parser.add_argument("--workspace", "-w", default="default")
     parser.add_argument("--follow", "-f", action="store_true", help="watch it until it ends")
@@ -434,14 +440,7 @@ def retry(argv: list[str]) -> int:
     )
     parser.add_argument("execution", help=EXECUTION_HELP)
     parser.add_argument("step", help="the failed or stopped step")
-    parser.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="placeholder value to change from now on (typed by the placeholder; repeatable)",
-    )
+    add_param_option(parser, "placeholder value to change from now on")
     parser.add_argument("--follow", "-f", action="store_true", help="then watch the run")
     args = parser.parse_args(argv)
     with Session() as session:

@@ -14,7 +14,15 @@ from urllib.parse import quote
 
 from sdk._errors import ApiError, ConfigurationError
 from sdk._session import Session
-from sdk.cli import Command, _table, _values, apply_changes, removals_as_words, signed_words
+from sdk.cli import (
+    Command,
+    _table,
+    _values,
+    add_param_option,
+    apply_changes,
+    removals_as_words,
+    signed_words,
+)
 from sdk.vocabulary import ExecutionStatus
 
 STATUSES = ", ".join(ExecutionStatus) + ", or none (never run)"
@@ -204,14 +212,7 @@ def config(argv: list[str]) -> int:
         "Show a workflow's configuration (parameters, storage roots, scene), or change it: the "
         "options given are saved, the rest stays.",
     )
-    parser.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="save a parameter value (typed by its placeholder; repeatable)",
-    )
+    add_param_option(parser, "save a parameter value")
     parser.add_argument(
         "--storage",
         "-s",
