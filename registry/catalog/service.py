@@ -16,9 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from registry import access
 from registry.accounts.models import User
 from registry.accounts.service import Principal
+from registry.assets.crud import dialect_name, to_asset_read
 from registry.assets.models import Asset, AssetTag
 from registry.assets.schemas import TAG_RE, AssetRead
-from registry.assets.service import dialect_name, to_asset_read, visible_latest
+from registry.assets.version_reads import visible_latest
 from registry.errors import InvalidInput
 from registry.models_base import NAME_RE
 

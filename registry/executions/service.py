@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.accounts.models import User
 from registry.accounts.service import Principal, principal_for
-from registry.assets.service import use_check
+from registry.assets.import_checks import use_check
 from registry.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from registry.executions.models import OPEN_STATUSES, Execution, StepRun
 from registry.executions.schemas import (

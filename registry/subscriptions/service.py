@@ -12,7 +12,7 @@ from registry.accounts.models import User
 from registry.accounts.service import Principal
 from registry.assets.models import Asset, AssetVersion, Subscription
 from registry.assets.schemas import SubscriptionRead
-from registry.assets.service import latest_of, readable_group_versions
+from registry.assets.version_reads import latest_of, partly_readable_versions
 from registry.errors import InvalidInput, Unauthenticated
 
 
@@ -82,7 +82,7 @@ async def my_subscriptions(
     )
     found = list(rows.all())
     assets = [asset for asset, *_ in found]
-    partial = await readable_group_versions(session, assets, user)
+    partial = await partly_readable_versions(session, assets, user)
     latest = latest_of(partial)
     earlier = await _released_before_subscribing(session, user, [a.id for a in assets])
     result = []

@@ -17,9 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import access
 from registry.accounts.service import Principal
+from registry.assets.crud import find_asset
 from registry.assets.models import Asset, AssetVersion, VersionDependency
 from registry.assets.schemas import Interface, Manifest, VersionStatus
-from registry.assets.service import find_asset
 from registry.blobs import BlobStore
 from registry.db import Database
 from registry.documents import DocumentError, loads
@@ -290,8 +290,8 @@ async def _resolve_dependencies(
         dep_version, dep_asset = row
         if dep_asset.id == asset.id:
             raise InvalidInput.field(field, "not_self", "a version cannot depend on its own asset")
-        if dep_version.status == "yanked":
-            raise InvalidInput.field(
+        if not await access.can_use_version(session, dep_asset, dep_version, principal):
+            raise InvalidInput.field(  # readable (above), so yanked
                 field, "not_yanked", f"{dep.content_id}@{dep.version} is yanked"
             )
         assert dep_version.id is not None

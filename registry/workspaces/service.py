@@ -16,8 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.accounts.models import User
 from registry.accounts.service import Principal
+from registry.assets.crud import find_asset
+from registry.assets.import_checks import import_check
 from registry.assets.schemas import TAG_RE
-from registry.assets.service import find_asset, find_version, import_check, list_versions
+from registry.assets.version_reads import find_version, list_versions
 from registry.errors import (
     Conflict,
     FieldError,
