@@ -154,10 +154,10 @@ def with_changes(versions: list[VersionRead]) -> list[VersionRead]:
     against the next older one in the list, where both interfaces can be compared."""
     result = []
     for index, read in enumerate(versions):
-        newer = _comparable(read.manifest.get("interface"))
+        newer = comparable(read.manifest.get("interface"))
         older = None
         if index + 1 < len(versions):
-            older = _comparable(versions[index + 1].manifest.get("interface"))
+            older = comparable(versions[index + 1].manifest.get("interface"))
         if newer is None or older is None:
             result.append(read)
             continue
@@ -173,8 +173,9 @@ def with_changes(versions: list[VersionRead]) -> list[VersionRead]:
 _INTERFACE: TypeAdapter[Interface] = TypeAdapter(Interface)
 
 
-def _comparable(interface: Any) -> Interface | None:
-    """``interface`` if it has the shape the diff reads (a publisher's own claim may not)."""
+def comparable(interface: Any) -> Interface | None:
+    """``interface`` if it has the shape the diff reads; a publisher's own claim (a model's)
+    or a row stored before that shape was checked may not, and is then not compared."""
     try:
         return _INTERFACE.validate_python(interface) if interface is not None else None
     except ValidationError:

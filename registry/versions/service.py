@@ -6,11 +6,10 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import anyio
 import semver
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,7 +18,8 @@ from registry import access
 from registry.accounts.service import Principal
 from registry.assets.crud import find_asset
 from registry.assets.models import Asset, AssetVersion, VersionDependency
-from registry.assets.schemas import Interface, Manifest, VersionStatus
+from registry.assets.schemas import Manifest, VersionStatus
+from registry.assets.version_reads import comparable
 from registry.blobs import BlobStore
 from registry.db import Database
 from registry.documents import DocumentError, loads
@@ -33,7 +33,6 @@ from sdk.interface import Bump, Change, bump_for, diff
 log = logging.getLogger(__name__)
 PACKAGES = "packages/"
 _RETRIES = 8
-_INTERFACE: TypeAdapter[Interface] = TypeAdapter(Interface)
 
 
 def parse_version(value: str, field: str = "version") -> semver.Version:
@@ -201,7 +200,7 @@ async def _insert_version(
     previous = max(before) if before else None
     changes: list[Change] = []
     bump: Bump | None = None
-    new_interface = _diffable(manifest.interface)
+    new_interface = comparable(manifest.interface)
     if previous is not None and new_interface is not None:
         old = await session.exec(
             select(AssetVersion.manifest).where(
@@ -209,7 +208,7 @@ async def _insert_version(
             )
         )
         previous_manifest = old.first()
-        old_interface = _diffable(
+        old_interface = comparable(
             previous_manifest.get("interface") if isinstance(previous_manifest, dict) else None
         )
         if old_interface is not None:
@@ -256,15 +255,6 @@ async def _insert_version(
     session.add(asset)
     await session.flush()
     return Published(asset, row, bump, changes)
-
-
-def _diffable(interface: Any) -> Interface | None:
-    """``interface`` if it has the shape the diff reads; a publisher's own claim (a model's)
-    or a row stored before that shape was checked may not, and is then not compared."""
-    try:
-        return _INTERFACE.validate_python(interface) if interface is not None else None
-    except ValidationError:
-        return None
 
 
 async def _resolve_dependencies(
