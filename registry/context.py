@@ -1,4 +1,9 @@
-"""What request handlers need, built once per app from the settings."""
+"""What request handlers need, built once per app from the settings, and who is calling.
+
+The caller is resolved once per request (``current_principal``); routes for signed-in users
+only sit under ``signed_in_routes`` (the ``signed_in`` guard, ``UserDep``); the others take
+``PrincipalDep`` (None when anonymous).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Router
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.spec import SecurityRequirement
+from litestar.types import ControllerRouterHandler
 
 from registry.accounts.service import Principal, authenticate
 from registry.accounts.throttle import SignInThrottle
@@ -94,11 +103,34 @@ async def provide_ctx(state: State) -> Context:
 
 CtxDep = NamedDependency[Context]
 PrincipalDep = NamedDependency[Principal | None]
+"""The caller, or None when anonymous: for routes anyone may call."""
+UserDep = NamedDependency[Principal]
+"""The signed-in caller: only under ``signed_in_routes``, whose guard has refused anyone else."""
+
+SIGN_IN_FIRST = "sign in first (POST /api/v1/auth/token or a personal token)"
+_RESOLVED = "gallery.principal"
+"""Where a request keeps its caller once resolved (in ``connection.state``)."""
 
 
-async def provide_principal(request: Request[Any, Any, State], ctx: CtxDep) -> Principal | None:
-    """The caller from ``Authorization: Bearer …``; None when the header is absent."""
-    header = request.headers.get("authorization")
+async def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """The caller from ``Authorization: Bearer …``; None when the header is absent; 401 for a
+    header that is not a bearer token or a token that is invalid, expired or revoked.
+
+    Resolved once per request and kept on the connection's state, so the ``signed_in`` guard
+    and the ``principal`` and ``user`` dependencies share one check of the token.
+    """
+    state = connection.state
+    if _RESOLVED in state:
+        resolved: Principal | None = state[_RESOLVED]
+        return resolved
+    principal = await _authenticate(
+        connection.headers.get("authorization"), connection.app.state.ctx
+    )
+    state[_RESOLVED] = principal
+    return principal
+
+
+async def _authenticate(header: str | None, ctx: Context) -> Principal | None:
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -114,7 +146,37 @@ async def provide_principal(request: Request[Any, Any, State], ctx: CtxDep) -> P
     return principal
 
 
-def signed_in(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise Unauthenticated("sign in first (POST /api/v1/auth/token or a personal token)")
+async def provide_principal(request: Request[Any, Any, State]) -> Principal | None:
+    """``principal``: the caller, or None when anonymous (see ``current_principal``)."""
+    return await current_principal(request)
+
+
+async def provide_user(request: Request[Any, Any, State]) -> Principal:
+    """``user``: the signed-in caller (the guard of ``signed_in_routes`` has made sure)."""
+    principal = await current_principal(request)
+    if principal is None:  # unreachable under the guard; its answer, should it ever be missing
+        raise Unauthenticated(SIGN_IN_FIRST)
     return principal
+
+
+async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: anonymous callers get the 401 of every route that needs a signed-in user, before
+    the request's body, parameters or dependencies are read."""
+    if await current_principal(connection) is None:
+        raise Unauthenticated(SIGN_IN_FIRST)
+
+
+SIGNED_IN_SECURITY: list[SecurityRequirement] = [{"bearer": []}, {"password": []}]
+"""What the OpenAPI document says of every signed-in route: a bearer token, no anonymous use."""
+
+
+def signed_in_routes(*handlers: ControllerRouterHandler) -> Router:
+    """The routes for signed-in callers only: the ``signed_in`` guard on each, ``user``
+    (``UserDep``) for their handlers, and a bearer token required in the OpenAPI document."""
+    return Router(
+        path="/",
+        route_handlers=list(handlers),
+        guards=[signed_in],
+        dependencies={"user": Provide(provide_user)},
+        security=SIGNED_IN_SECURITY,
+    )

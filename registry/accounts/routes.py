@@ -6,17 +6,25 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, post
+from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, JSONBody
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Body, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
 from registry.accounts import service
 from registry.accounts.models import AccessToken, User
-from registry.accounts.service import Principal
 from registry.assets.schemas import JSONBool
 from registry.bootstrap import FIRST_ADMIN, forget_initial_password
-from registry.context import CtxDep, PrincipalDep, signed_in
-from registry.errors import Forbidden, InvalidGrant
+from registry.context import (
+    SIGN_IN_FIRST,
+    CtxDep,
+    UserDep,
+    current_principal,
+    signed_in_routes,
+)
+from registry.errors import Forbidden, InvalidGrant, Unauthenticated
+from registry.params import EXCEPTION_HANDLERS, GroupName, TokenId, Username
 
 
 class TokenForm(BaseModel):
@@ -101,11 +109,15 @@ class GroupRead(BaseModel):
     members: list[str]
 
 
-def _admin(principal: PrincipalDep) -> Principal:
-    user = signed_in(principal)
+async def administrator(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard (under ``signed_in``): only administrators manage users and groups."""
+    user = await current_principal(connection)
+    if user is None:
+        raise Unauthenticated(SIGN_IN_FIRST)
     if not user.is_admin:
         raise Forbidden("only administrators manage users and groups")
-    return user
 
 
 def _address(request: Request[Any, Any, Any]) -> str | None:
@@ -147,8 +159,7 @@ async def issue_token(
 
 
 @get("/me")
-async def me(ctx: CtxDep, principal: PrincipalDep) -> MeRead:
-    user = signed_in(principal)
+async def me(ctx: CtxDep, user: UserDep) -> MeRead:
     async with ctx.db.read() as session:
         names = await service.group_names(session, user.group_ids)
     return MeRead(username=user.username, is_admin=user.is_admin, groups=names)
@@ -157,13 +168,12 @@ async def me(ctx: CtxDep, principal: PrincipalDep) -> MeRead:
 @post("/me/password", status_code=200)
 async def change_password(
     ctx: CtxDep,
-    principal: PrincipalDep,
+    user: UserDep,
     request: Request[Any, Any, Any],
     data: JSONBody[PasswordChange],
 ) -> PasswordChanged:
     """Change my password. Every bearer token issued before, and every personal access token
     of mine, stops working: sign in again (and create new personal tokens)."""
-    user = signed_in(principal)
     ended = await service.change_password(
         ctx.db,
         principal=user,
@@ -198,9 +208,8 @@ def _token_read(row: AccessToken) -> PersonalTokenRead:
 
 @post("/tokens", status_code=201)
 async def create_token(
-    ctx: CtxDep, principal: PrincipalDep, data: JSONBody[PersonalTokenCreate]
+    ctx: CtxDep, user: UserDep, data: JSONBody[PersonalTokenCreate]
 ) -> PersonalTokenCreated:
-    user = signed_in(principal)
     async with ctx.db.write() as session:
         row, token = await service.create_personal_token(
             session, user_id=user.user_id, name=data.name, expires_in_days=data.expires_in_days
@@ -209,24 +218,21 @@ async def create_token(
 
 
 @get("/tokens")
-async def list_tokens(ctx: CtxDep, principal: PrincipalDep) -> list[PersonalTokenRead]:
-    user = signed_in(principal)
+async def list_tokens(ctx: CtxDep, user: UserDep) -> list[PersonalTokenRead]:
     async with ctx.db.read() as session:
         rows = await service.list_personal_tokens(session, user_id=user.user_id)
     return [_token_read(r) for r in rows]
 
 
 @delete("/tokens/{token_id:int}")
-async def revoke_token(ctx: CtxDep, principal: PrincipalDep, token_id: FromPath[int]) -> None:
-    user = signed_in(principal)
+async def revoke_token(ctx: CtxDep, user: UserDep, token_id: TokenId) -> None:
     async with ctx.db.write() as session:
         await service.revoke_personal_token(session, user_id=user.user_id, token_id=token_id)
     ctx.principals.clear()
 
 
 @post("/users", status_code=201)
-async def create_user(ctx: CtxDep, principal: PrincipalDep, data: JSONBody[UserCreate]) -> UserRead:
-    _admin(principal)
+async def create_user(ctx: CtxDep, data: JSONBody[UserCreate]) -> UserRead:
     user = await service.create_user(
         ctx.db,
         username=data.username,
@@ -238,44 +244,34 @@ async def create_user(ctx: CtxDep, principal: PrincipalDep, data: JSONBody[UserC
 
 
 @post("/users/{username:str}/deactivate", status_code=200)
-async def deactivate_user(
-    ctx: CtxDep, principal: PrincipalDep, username: FromPath[str]
-) -> UserDeactivated:
+async def deactivate_user(ctx: CtxDep, user: UserDep, username: Username) -> UserDeactivated:
     """Stop a user: sign-in is refused, and every bearer token and personal access token they
     hold stops working at once (they stay revoked after a reactivation)."""
-    admin = _admin(principal)
     async with ctx.db.write() as session:
-        user, ended = await service.set_active(session, username=username, active=False, by=admin)
+        found, ended = await service.set_active(session, username=username, active=False, by=user)
     ctx.principals.clear()
     return UserDeactivated(
-        **_user_read(user).model_dump(), personal_tokens_revoked=ended.personal_tokens_revoked
+        **_user_read(found).model_dump(), personal_tokens_revoked=ended.personal_tokens_revoked
     )
 
 
 @post("/users/{username:str}/reactivate", status_code=200)
-async def reactivate_user(
-    ctx: CtxDep, principal: PrincipalDep, username: FromPath[str]
-) -> UserRead:
+async def reactivate_user(ctx: CtxDep, user: UserDep, username: Username) -> UserRead:
     """Let a deactivated user sign in again (their old tokens stay revoked)."""
-    admin = _admin(principal)
     async with ctx.db.write() as session:
-        user, _ = await service.set_active(session, username=username, active=True, by=admin)
-    return _user_read(user)
+        found, _ = await service.set_active(session, username=username, active=True, by=user)
+    return _user_read(found)
 
 
 @post("/groups", status_code=201)
-async def create_group(
-    ctx: CtxDep, principal: PrincipalDep, data: JSONBody[GroupCreate]
-) -> GroupRead:
-    _admin(principal)
+async def create_group(ctx: CtxDep, data: JSONBody[GroupCreate]) -> GroupRead:
     async with ctx.db.write() as session:
         group = await service.create_group(session, name=data.name)
     return GroupRead(name=group.name, members=[])
 
 
 @get("/groups/{name:str}")
-async def read_group(ctx: CtxDep, principal: PrincipalDep, name: FromPath[str]) -> GroupRead:
-    _admin(principal)
+async def read_group(ctx: CtxDep, name: GroupName) -> GroupRead:
     async with ctx.db.read() as session:
         group = await service.get_group(session, name)
         members = await service.group_members(session, group)
@@ -284,9 +280,8 @@ async def read_group(ctx: CtxDep, principal: PrincipalDep, name: FromPath[str]) 
 
 @post("/groups/{name:str}/members", status_code=200)
 async def add_group_members(
-    ctx: CtxDep, principal: PrincipalDep, name: FromPath[str], data: JSONBody[GroupMembers]
+    ctx: CtxDep, name: GroupName, data: JSONBody[GroupMembers]
 ) -> GroupRead:
-    _admin(principal)
     async with ctx.db.write() as session:
         group = await service.get_group(session, name)
         members = await service.add_members(session, group=group, usernames=data.usernames)
@@ -296,9 +291,8 @@ async def add_group_members(
 
 @delete("/groups/{name:str}/members", status_code=200)
 async def remove_group_members(
-    ctx: CtxDep, principal: PrincipalDep, name: FromPath[str], data: JSONBody[GroupMembers]
+    ctx: CtxDep, name: GroupName, data: JSONBody[GroupMembers]
 ) -> GroupRead:
-    _admin(principal)
     async with ctx.db.write() as session:
         group = await service.get_group(session, name)
         members = await service.remove_members(session, group=group, usernames=data.usernames)
@@ -310,17 +304,26 @@ router = Router(
     path="/",
     route_handlers=[
         issue_token,
-        me,
-        change_password,
-        create_token,
-        list_tokens,
-        revoke_token,
-        create_user,
-        deactivate_user,
-        reactivate_user,
-        create_group,
-        read_group,
-        add_group_members,
-        remove_group_members,
+        signed_in_routes(
+            me,
+            change_password,
+            create_token,
+            list_tokens,
+            revoke_token,
+            Router(
+                path="/",
+                guards=[administrator],
+                route_handlers=[
+                    create_user,
+                    deactivate_user,
+                    reactivate_user,
+                    create_group,
+                    read_group,
+                    add_group_members,
+                    remove_group_members,
+                ],
+            ),
+        ),
     ],
+    exception_handlers=EXCEPTION_HANDLERS,
 )

@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.response import Stream
 
 from registry import access
@@ -25,8 +25,9 @@ from registry.assets.schemas import (
     WhitelistRead,
 )
 from registry.blobs import BlobNotFound
-from registry.context import CtxDep, PrincipalDep, signed_in
+from registry.context import CtxDep, PrincipalDep, UserDep, signed_in_routes
 from registry.errors import NotFound, Unauthenticated
+from registry.params import EXCEPTION_HANDLERS, ContentId, Version
 from registry.subscriptions import service as subscriptions
 from registry.versions import service as versions
 from registry.versions.archives import PackageLimits
@@ -36,17 +37,14 @@ SHA256_HEADER = "X-Content-SHA256"
 
 
 @post("/assets", status_code=201)
-async def create_asset(
-    ctx: CtxDep, principal: PrincipalDep, data: JSONBody[AssetCreate]
-) -> AssetRead:
-    user = signed_in(principal)
+async def create_asset(ctx: CtxDep, user: UserDep, data: JSONBody[AssetCreate]) -> AssetRead:
     async with ctx.db.write() as session:
         asset = await service.create_asset(session, data=data, principal=user)
-        return await service.asset_read(session, asset, principal)
+        return await service.asset_read(session, asset, user)
 
 
 @get("/assets/{content_id:str}")
-async def read_asset(ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]) -> AssetRead:
+async def read_asset(ctx: CtxDep, principal: PrincipalDep, content_id: ContentId) -> AssetRead:
     async with ctx.db.read() as session:
         asset = await service.find_asset(session, content_id, principal)
         return await service.asset_read(session, asset, principal)
@@ -54,7 +52,7 @@ async def read_asset(ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[
 
 @patch("/assets/{content_id:str}")
 async def update_asset(
-    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], data: JSONBody[AssetUpdate]
+    ctx: CtxDep, principal: PrincipalDep, content_id: ContentId, data: JSONBody[AssetUpdate]
 ) -> AssetRead:
     async with ctx.db.write() as session:
         asset = await service.find_asset(session, content_id, principal)
@@ -63,7 +61,7 @@ async def update_asset(
 
 
 @delete("/assets/{content_id:str}")
-async def delete_asset(ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]) -> None:
+async def delete_asset(ctx: CtxDep, principal: PrincipalDep, content_id: ContentId) -> None:
     async with ctx.db.write() as session:
         asset = await service.find_asset(session, content_id, principal)
         keys = await service.delete_asset(session, asset=asset, principal=principal)
@@ -73,7 +71,7 @@ async def delete_asset(ctx: CtxDep, principal: PrincipalDep, content_id: FromPat
 
 @get("/assets/{content_id:str}/versions")
 async def list_versions(
-    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]
+    ctx: CtxDep, principal: PrincipalDep, content_id: ContentId
 ) -> list[VersionRead]:
     async with ctx.db.read() as session:
         asset = await service.find_asset(session, content_id, principal)
@@ -85,12 +83,11 @@ async def list_versions(
 @post("/assets/{content_id:str}/versions", status_code=201, request_max_body_size=None)
 async def publish_version(
     ctx: CtxDep,
-    principal: PrincipalDep,
-    content_id: FromPath[str],
+    user: UserDep,
+    content_id: ContentId,
     request: Request[Any, Any, State],
 ) -> VersionRead:
     """Publish a version: multipart ``manifest`` (JSON) and optional ``package`` (tar.gz)."""
-    user = signed_in(principal)
     async with ctx.db.read() as session:
         asset = await service.find_asset(session, content_id, user)
     access.require_owner(asset, user)
@@ -129,7 +126,7 @@ async def publish_version(
 
 @get("/assets/{content_id:str}/versions/{version:str}")
 async def read_version(
-    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], version: FromPath[str]
+    ctx: CtxDep, principal: PrincipalDep, content_id: ContentId, version: Version
 ) -> VersionRead:
     async with ctx.db.read() as session:
         asset = await service.find_asset(session, content_id, principal)
@@ -141,8 +138,8 @@ async def read_version(
 async def update_version(
     ctx: CtxDep,
     principal: PrincipalDep,
-    content_id: FromPath[str],
-    version: FromPath[str],
+    content_id: ContentId,
+    version: Version,
     data: JSONBody[VersionUpdate],
 ) -> VersionRead:
     async with ctx.db.write() as session:
@@ -156,7 +153,7 @@ async def update_version(
 
 @get("/assets/{content_id:str}/versions/{version:str}/package")
 async def download_package(
-    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], version: FromPath[str]
+    ctx: CtxDep, principal: PrincipalDep, content_id: ContentId, version: Version
 ) -> Stream:
     """The version's package, streamed; its SHA-256 is in the ``X-Content-SHA256`` header."""
     async with ctx.db.read() as session:
@@ -185,7 +182,7 @@ async def download_package(
 
 @get("/assets/{content_id:str}/versions/{version:str}/import-check")
 async def import_check(
-    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], version: FromPath[str]
+    ctx: CtxDep, principal: PrincipalDep, content_id: ContentId, version: Version
 ) -> ImportCheck:
     async with ctx.db.read() as session:
         asset = await service.find_asset(session, content_id, principal)
@@ -196,8 +193,8 @@ async def import_check(
 async def _whitelist(
     ctx: CtxDep,
     principal: PrincipalDep,
-    content_id: FromPath[str],
-    version: FromPath[str],
+    content_id: ContentId,
+    version: Version,
     data: JSONBody[WhitelistChange],
     *,
     add: bool,
@@ -212,7 +209,7 @@ async def _whitelist(
 
 @get("/assets/{content_id:str}/versions/{version:str}/whitelist")
 async def read_whitelist(
-    ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str], version: FromPath[str]
+    ctx: CtxDep, principal: PrincipalDep, content_id: ContentId, version: Version
 ) -> WhitelistRead:
     """Who may read this version while the asset's visibility is ``group`` (owner only)."""
     async with ctx.db.read() as session:
@@ -225,8 +222,8 @@ async def read_whitelist(
 async def add_whitelist(
     ctx: CtxDep,
     principal: PrincipalDep,
-    content_id: FromPath[str],
-    version: FromPath[str],
+    content_id: ContentId,
+    version: Version,
     data: JSONBody[WhitelistChange],
 ) -> WhitelistRead:
     """Add users or ``group:<name>`` entries; cascades to dependency versions you own."""
@@ -237,8 +234,8 @@ async def add_whitelist(
 async def remove_whitelist(
     ctx: CtxDep,
     principal: PrincipalDep,
-    content_id: FromPath[str],
-    version: FromPath[str],
+    content_id: ContentId,
+    version: Version,
     data: JSONBody[WhitelistChange],
 ) -> WhitelistRead:
     return await _whitelist(ctx, principal, content_id, version, data, add=False)
@@ -248,7 +245,7 @@ async def remove_whitelist(
 async def subscribe(
     ctx: CtxDep,
     principal: PrincipalDep,
-    content_id: FromPath[str],
+    content_id: ContentId,
     data: JSONBody[SubscribeRequest],
 ) -> Response[AssetRead]:
     async with ctx.db.write() as session:
@@ -263,7 +260,7 @@ async def subscribe(
 
 
 @delete("/assets/{content_id:str}/subscription")
-async def unsubscribe(ctx: CtxDep, principal: PrincipalDep, content_id: FromPath[str]) -> None:
+async def unsubscribe(ctx: CtxDep, principal: PrincipalDep, content_id: ContentId) -> None:
     async with ctx.db.write() as session:
         asset = await service.find_asset(session, content_id, principal, for_update=True)
         await subscriptions.unsubscribe(session, asset=asset, principal=principal)
@@ -278,12 +275,10 @@ async def my_subscriptions(ctx: CtxDep, principal: PrincipalDep) -> list[Subscri
 router = Router(
     path="/",
     route_handlers=[
-        create_asset,
         read_asset,
         update_asset,
         delete_asset,
         list_versions,
-        publish_version,
         read_version,
         update_version,
         download_package,
@@ -294,5 +289,7 @@ router = Router(
         subscribe,
         unsubscribe,
         my_subscriptions,
+        signed_in_routes(create_asset, publish_version),
     ],
+    exception_handlers=EXCEPTION_HANDLERS,
 )

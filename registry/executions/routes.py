@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
 from litestar import Request, Response, Router, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Stream
 
 from registry.accounts.service import Principal
 from registry.blobs import BlobNotFound
-from registry.context import CtxDep, PrincipalDep, signed_in
+from registry.context import CtxDep, UserDep, signed_in_routes
 from registry.errors import Conflict, GalleryError, InvalidInput, NotFound
 from registry.executions import outputs, service
 from registry.executions.models import (
@@ -36,6 +36,14 @@ from registry.executions.schemas import (
     ExecutionUpdate,
     RetryBody,
     TodoItem,
+)
+from registry.params import (
+    EXCEPTION_HANDLERS,
+    EXECUTION,
+    ExecutionId,
+    OutputPath,
+    StepName,
+    WorkflowId,
 )
 from registry.workspaces import service as workspaces
 from registry.workspaces.models import RuntimeWorkflow
@@ -78,12 +86,11 @@ async def launch(
 @post("/workflows/{workflow_id:str}/executions", status_code=201)
 async def start_execution(
     ctx: CtxDep,
-    principal: PrincipalDep,
-    workflow_id: FromPath[str],
+    user: UserDep,
+    workflow_id: WorkflowId,
     data: JSONBody[ExecutionStart | None] = None,
 ) -> ExecutionRead:
     """Start a run with the saved configuration (plus ``parameters``); one open run at a time."""
-    user = signed_in(principal)
     return await launch(ctx, user, workflow_id, data or ExecutionStart())
 
 
@@ -101,15 +108,14 @@ def _number(name: str | None) -> int | None:
 @get("/workflows/{workflow_id:str}/executions")
 async def list_executions(
     ctx: CtxDep,
-    principal: PrincipalDep,
-    workflow_id: FromPath[str],
+    user: UserDep,
+    workflow_id: WorkflowId,
     status: Annotated[str | None, QueryParameter(max_length=16)] = None,
     label: Annotated[str | None, QueryParameter(max_length=32)] = None,
     name: Annotated[
         str | None, QueryParameter(max_length=32, description="e.g. execution-002")
     ] = None,
 ) -> list[ExecutionSummary]:
-    user = signed_in(principal)
     _status(status)
     number = _number(name)
     async with ctx.db.read() as session:
@@ -123,7 +129,7 @@ async def list_executions(
 @get("/executions")
 async def find_executions(
     ctx: CtxDep,
-    principal: PrincipalDep,
+    user: UserDep,
     name: Annotated[
         str | None, QueryParameter(max_length=32, description="e.g. execution-002")
     ] = None,
@@ -136,7 +142,6 @@ async def find_executions(
 ) -> list[ExecutionSummary]:
     """Executions in your workspaces, newest first, by name (``execution-002``), workflow,
     workspace and status: how ``WORKFLOW/execution-002`` is resolved."""
-    user = signed_in(principal)
     _status(status)
     number = _number(name)
     async with ctx.db.read() as session:
@@ -155,32 +160,30 @@ async def find_executions(
 @get("/executions/compare")
 async def compare_executions(
     ctx: CtxDep,
-    principal: PrincipalDep,
+    user: UserDep,
     ids: Annotated[str, QueryParameter(max_length=2000, description="comma-separated ids")],
 ) -> list[CompareRow]:
     """Status, start, duration, parameters and float metrics of several runs side by side."""
-    user = signed_in(principal)
     wanted = [i.strip() for i in ids.split(",") if i.strip()]
+    for execution_id in wanted:  # held to the rule of the path's execution ids
+        if not EXECUTION.well_formed(execution_id):
+            raise EXECUTION.not_found(execution_id)
     async with ctx.db.read() as session:
         return await service.compare(session, wanted, user)
 
 
 @get("/executions/{execution_id:str}")
-async def read_execution(
-    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str]
-) -> ExecutionRead:
-    user = signed_in(principal)
+async def read_execution(ctx: CtxDep, user: UserDep, execution_id: ExecutionId) -> ExecutionRead:
     return await _read(ctx, execution_id, user)
 
 
 @patch("/executions/{execution_id:str}")
 async def update_execution(
     ctx: CtxDep,
-    principal: PrincipalDep,
-    execution_id: FromPath[str],
+    user: UserDep,
+    execution_id: ExecutionId,
     data: JSONBody[ExecutionUpdate],
 ) -> ExecutionRead:
-    user = signed_in(principal)
     async with ctx.db.write() as session:
         execution, _, _ = await service.find_execution(session, execution_id, user)
         execution.labels_text = " ".join(data.labels)
@@ -189,11 +192,8 @@ async def update_execution(
 
 
 @delete("/executions/{execution_id:str}")
-async def delete_execution(
-    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str]
-) -> None:
+async def delete_execution(ctx: CtxDep, user: UserDep, execution_id: ExecutionId) -> None:
     """Delete a finished run's records and logs (an open run must be stopped first)."""
-    user = signed_in(principal)
     async with ctx.db.write() as session:
         execution, _, _ = await service.find_execution(session, execution_id, user)
         if execution.status in OPEN_STATUSES:
@@ -209,11 +209,8 @@ async def delete_execution(
 
 
 @post("/executions/{execution_id:str}/stop", status_code=200)
-async def stop_execution(
-    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str]
-) -> ExecutionRead:
+async def stop_execution(ctx: CtxDep, user: UserDep, execution_id: ExecutionId) -> ExecutionRead:
     """Stop every running step (their processes are killed) and end the run as ``stopped``."""
-    user = signed_in(principal)
     async with ctx.db.read() as session:
         execution, _, _ = await service.find_execution(session, execution_id, user)
     if execution.status not in OPEN_STATUSES and execution.status not in ("failed", "stopped"):
@@ -231,11 +228,8 @@ async def stop_execution(
 
 
 @post("/executions/{execution_id:str}/rerun", status_code=201)
-async def rerun_execution(
-    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str]
-) -> ExecutionRead:
+async def rerun_execution(ctx: CtxDep, user: UserDep, execution_id: ExecutionId) -> ExecutionRead:
     """A new run of the same workflow with this run's placeholder values and scene."""
-    user = signed_in(principal)
     async with ctx.db.read() as session:
         execution, workflow, _ = await service.find_execution(session, execution_id, user)
         spec = workspaces.stored_spec(workflow)
@@ -263,13 +257,12 @@ async def _step_of(
 @post("/executions/{execution_id:str}/steps/{step:str}/continue", status_code=200)
 async def continue_step(
     ctx: CtxDep,
-    principal: PrincipalDep,
-    execution_id: FromPath[str],
-    step: FromPath[str],
+    user: UserDep,
+    execution_id: ExecutionId,
+    step: StepName,
     data: JSONBody[ContinueBody | None] = None,
 ) -> ExecutionRead:
     """Give a waiting step the values of its delayed placeholders; it runs at once."""
-    user = signed_in(principal)
     body = data or ContinueBody()
     execution, workflow, row, space = await _step_of(ctx, user, execution_id, step)
     spec = workspaces.stored_spec(workflow)
@@ -283,13 +276,12 @@ async def continue_step(
 @post("/executions/{execution_id:str}/steps/{step:str}/retry", status_code=200)
 async def retry_step(
     ctx: CtxDep,
-    principal: PrincipalDep,
-    execution_id: FromPath[str],
-    step: FromPath[str],
+    user: UserDep,
+    execution_id: ExecutionId,
+    step: StepName,
     data: JSONBody[RetryBody | None] = None,
 ) -> ExecutionRead:
     """Run a failed or stopped step again, optionally with changed placeholder values."""
-    user = signed_in(principal)
     body = data or RetryBody()
     execution, workflow, row, space = await _step_of(ctx, user, execution_id, step)
     async with ctx.db.read() as session:
@@ -309,10 +301,9 @@ async def retry_step(
 
 @post("/executions/{execution_id:str}/steps/{step:str}/stop", status_code=200)
 async def stop_step(
-    ctx: CtxDep, principal: PrincipalDep, execution_id: FromPath[str], step: FromPath[str]
+    ctx: CtxDep, user: UserDep, execution_id: ExecutionId, step: StepName
 ) -> ExecutionRead:
     """Stop one step (its process group is killed); the run can retry it later."""
-    user = signed_in(principal)
     execution, _, row, _ = await _step_of(ctx, user, execution_id, step)
     if row.status not in ("pending", "running", "waiting_input"):
         raise Conflict(f"step {step!r} of {execution.name} is {row.status}; nothing to stop")
@@ -323,15 +314,14 @@ async def stop_step(
 @get("/executions/{execution_id:str}/steps/{step:str}/logs", media_type="text/plain")
 async def step_logs(
     ctx: CtxDep,
-    principal: PrincipalDep,
-    execution_id: FromPath[str],
-    step: FromPath[str],
+    user: UserDep,
+    execution_id: ExecutionId,
+    step: StepName,
     attempt: Annotated[int | None, QueryParameter(ge=1, le=10_000)] = None,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[bytes]:
     """The step's output so far (it is uploaded while the step runs). ``offset`` skips bytes
     already read; the ``X-Log-Size`` header says how far the log goes."""
-    user = signed_in(principal)
     execution, _, row, _ = await _step_of(ctx, user, execution_id, step)
     key = row.log_key
     if attempt is not None:
@@ -380,17 +370,16 @@ def _output_name(request: Request[Any, Any, Any], execution_id: str, step: str) 
 @get([OUTPUTS, OUTPUTS + "/{name:path}"])
 async def step_outputs(
     ctx: CtxDep,
-    principal: PrincipalDep,
+    user: UserDep,
     request: Request[Any, Any, Any],
-    execution_id: FromPath[str],
-    step: FromPath[str],
-    name: FromPath[str | None] = None,  # read as sent instead: see _output_name
+    execution_id: ExecutionId,
+    step: StepName,
+    name: OutputPath = None,  # read as sent instead: see _output_name
 ) -> Stream:
     """Download a step's outputs: ``…/outputs`` is all of them and ``…/outputs/OUTPUT`` one,
     as a tar.gz streamed as it is made (members named ``OUTPUT/path``); ``…/OUTPUT/PATH`` is
     one file as stored, or a folder as a tar.gz. ``X-Output-Kind`` says which (``file`` or
     ``directory``)."""
-    user = signed_in(principal)
     execution, _, row, space = await _step_of(ctx, user, execution_id, step)
     segments = outputs.requested(_output_name(request, execution_id, step))
     stored = outputs.stored_outputs(row.outputs or {}, space)
@@ -427,9 +416,8 @@ def _attachment(filename: str) -> str:
 
 
 @get("/todo")
-async def todo(ctx: CtxDep, principal: PrincipalDep) -> list[TodoItem]:
+async def todo(ctx: CtxDep, user: UserDep) -> list[TodoItem]:
     """Steps waiting for input in the workspaces you belong to."""
-    user = signed_in(principal)
     async with ctx.db.read() as session:
         return await service.todo(session, user)
 
@@ -437,20 +425,23 @@ async def todo(ctx: CtxDep, principal: PrincipalDep) -> list[TodoItem]:
 router = Router(
     path="/",
     route_handlers=[
-        start_execution,
-        list_executions,
-        compare_executions,
-        read_execution,
-        update_execution,
-        delete_execution,
-        stop_execution,
-        rerun_execution,
-        continue_step,
-        retry_step,
-        stop_step,
-        step_logs,
-        step_outputs,
-        find_executions,
-        todo,
+        signed_in_routes(
+            start_execution,
+            list_executions,
+            compare_executions,
+            read_execution,
+            update_execution,
+            delete_execution,
+            stop_execution,
+            rerun_execution,
+            continue_step,
+            retry_step,
+            stop_step,
+            step_logs,
+            step_outputs,
+            find_executions,
+            todo,
+        )
     ],
+    exception_handlers=EXCEPTION_HANDLERS,
 )

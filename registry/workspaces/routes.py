@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Response, Router, delete, get, patch, post, put
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
-from registry.context import CtxDep, PrincipalDep, signed_in
+from registry.context import CtxDep, UserDep, signed_in_routes
 from registry.errors import Conflict, InvalidInput
 from registry.executions.models import EXECUTION_STATUSES
 from registry.executions.service import open_execution
+from registry.params import EXCEPTION_HANDLERS, WorkflowId, WorkspaceName
 from registry.workspaces import service
 from registry.workspaces.schemas import (
     WorkflowConfig,
@@ -26,8 +27,7 @@ from registry.workspaces.storage import namespace
 
 
 @get("/workspaces")
-async def list_workspaces(ctx: CtxDep, principal: PrincipalDep) -> list[WorkspaceRead]:
-    user = signed_in(principal)
+async def list_workspaces(ctx: CtxDep, user: UserDep) -> list[WorkspaceRead]:
     async with ctx.db.write() as session:  # may create the default workspace
         await service.ensure_default(session, user)
         return await service.my_workspaces(session, user)
@@ -35,9 +35,8 @@ async def list_workspaces(ctx: CtxDep, principal: PrincipalDep) -> list[Workspac
 
 @post("/workspaces", status_code=201)
 async def create_workspace(
-    ctx: CtxDep, principal: PrincipalDep, data: JSONBody[WorkspaceCreate]
+    ctx: CtxDep, user: UserDep, data: JSONBody[WorkspaceCreate]
 ) -> WorkspaceRead:
-    user = signed_in(principal)
     async with ctx.db.write() as session:
         workspace = await service.create_workspace(session, name=data.name, principal=user)
     return WorkspaceRead(
@@ -51,8 +50,8 @@ async def create_workspace(
 @get("/workspaces/{ws:str}/workflows")
 async def list_workflows(
     ctx: CtxDep,
-    principal: PrincipalDep,
-    ws: FromPath[str],
+    user: UserDep,
+    ws: WorkspaceName,
     q: Annotated[
         str | None, QueryParameter(max_length=64, description="part of the workflow's name")
     ] = None,
@@ -64,7 +63,6 @@ async def list_workflows(
 ) -> list[WorkflowSummary]:
     """The workspace's workflows as summaries (no spec, no configuration: read
     ``GET /workflows/{id}`` for those), latest change first."""
-    user = signed_in(principal)
     if status is not None and status not in (*EXECUTION_STATUSES, "none"):
         raise InvalidInput.field(
             "status", "enum", f"status must be one of {', '.join(EXECUTION_STATUSES)} or none"
@@ -76,11 +74,10 @@ async def list_workflows(
 
 @post("/workspaces/{ws:str}/workflows", status_code=201)
 async def import_workflow(
-    ctx: CtxDep, principal: PrincipalDep, ws: FromPath[str], data: JSONBody[WorkflowImport]
+    ctx: CtxDep, user: UserDep, ws: WorkspaceName, data: JSONBody[WorkflowImport]
 ) -> Response[WorkflowRead]:
     """Import a workflow version you can read (and every algorithm version it depends on), or
     release a compiled ``spec`` from the SDK (201 when new, 200 when it updated one)."""
-    user = signed_in(principal)
     if data.spec is not None and data.content_id is not None:
         raise InvalidInput.field("spec", "exclusive", "give content_id or spec, not both")
     async with ctx.db.write() as session:
@@ -98,10 +95,7 @@ async def import_workflow(
 
 
 @get("/workflows/{workflow_id:str}")
-async def read_workflow(
-    ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str]
-) -> WorkflowRead:
-    user = signed_in(principal)
+async def read_workflow(ctx: CtxDep, user: UserDep, workflow_id: WorkflowId) -> WorkflowRead:
     async with ctx.db.read() as session:
         row, workspace = await service.find_workflow(session, workflow_id, user)
         status = await service.latest_status(session, row)
@@ -110,9 +104,8 @@ async def read_workflow(
 
 @patch("/workflows/{workflow_id:str}")
 async def update_workflow(
-    ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str], data: JSONBody[WorkflowUpdate]
+    ctx: CtxDep, user: UserDep, workflow_id: WorkflowId, data: JSONBody[WorkflowUpdate]
 ) -> WorkflowRead:
-    user = signed_in(principal)
     async with ctx.db.write() as session:
         row, workspace = await service.find_workflow(session, workflow_id, user)
         row = await service.update_workflow(session, workflow=row, workspace=workspace, data=data)
@@ -121,10 +114,9 @@ async def update_workflow(
 
 @put("/workflows/{workflow_id:str}/config")
 async def save_config(
-    ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str], data: JSONBody[WorkflowConfig]
+    ctx: CtxDep, user: UserDep, workflow_id: WorkflowId, data: JSONBody[WorkflowConfig]
 ) -> WorkflowRead:
     """Save typed placeholder values, storage roots and the scene; bad values are a 422."""
-    user = signed_in(principal)
     async with ctx.db.write() as session:
         row, workspace = await service.find_workflow(session, workflow_id, user)
         row = await service.save_config(session, workflow=row, workspace=workspace, config=data)
@@ -134,12 +126,11 @@ async def save_config(
 @post("/workflows/{workflow_id:str}/copy", status_code=201)
 async def copy_workflow(
     ctx: CtxDep,
-    principal: PrincipalDep,
-    workflow_id: FromPath[str],
+    user: UserDep,
+    workflow_id: WorkflowId,
     data: JSONBody[WorkflowCopy | None] = None,
 ) -> WorkflowRead:
     """A twin in the same workspace: ``{"name": …}`` or ``<name>_copy``."""
-    user = signed_in(principal)
     async with ctx.db.write() as session:
         row, workspace = await service.find_workflow(session, workflow_id, user)
         twin = await service.copy_workflow(
@@ -149,8 +140,7 @@ async def copy_workflow(
 
 
 @delete("/workflows/{workflow_id:str}")
-async def delete_workflow(ctx: CtxDep, principal: PrincipalDep, workflow_id: FromPath[str]) -> None:
-    user = signed_in(principal)
+async def delete_workflow(ctx: CtxDep, user: UserDep, workflow_id: WorkflowId) -> None:
     async with ctx.db.write() as session:
         row, _ = await service.find_workflow(session, workflow_id, user)
         running = await open_execution(session, row)
@@ -165,14 +155,17 @@ async def delete_workflow(ctx: CtxDep, principal: PrincipalDep, workflow_id: Fro
 router = Router(
     path="/",
     route_handlers=[
-        list_workspaces,
-        create_workspace,
-        list_workflows,
-        import_workflow,
-        read_workflow,
-        update_workflow,
-        save_config,
-        copy_workflow,
-        delete_workflow,
+        signed_in_routes(
+            list_workspaces,
+            create_workspace,
+            list_workflows,
+            import_workflow,
+            read_workflow,
+            update_workflow,
+            save_config,
+            copy_workflow,
+            delete_workflow,
+        )
     ],
+    exception_handlers=EXCEPTION_HANDLERS,
 )
