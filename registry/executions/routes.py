@@ -285,7 +285,7 @@ async def retry_step(
     body = data or RetryBody()
     execution, workflow, row, space = await _step_of(ctx, user, execution_id, step)
     async with ctx.db.read() as session:
-        running = await service.open_execution(session, workflow)
+        running = await workspaces.open_execution(session, workflow)
     if running is not None and running.id != execution.id:
         raise Conflict(
             f"workflow {workflow.name!r} has another open execution ({running.name}); "

@@ -19,7 +19,7 @@ from registry.accounts.models import User
 from registry.accounts.service import Principal, principal_for
 from registry.assets.import_checks import use_check
 from registry.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from registry.executions.models import OPEN_STATUSES, Execution, StepRun
+from registry.executions.models import Execution, StepRun
 from registry.executions.schemas import (
     CompareRow,
     ExecutionRead,
@@ -35,6 +35,7 @@ from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMemb
 from registry.workspaces.schemas import WorkflowConfig
 from registry.workspaces.service import (
     namespace_of,
+    open_execution,
     readable_spec,
     stored_config,
     stored_spec,
@@ -55,16 +56,6 @@ def _problems(prefix: str, problems: list[tuple[str, str]]) -> InvalidInput:
     errors = [FieldError(f"{prefix}.{name}", "placeholder", why) for name, why in problems]
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return InvalidInput(f"invalid placeholder values: {detail}", errors)
-
-
-async def open_execution(session: AsyncSession, workflow: RuntimeWorkflow) -> Execution | None:
-    return (
-        await session.exec(
-            select(Execution).where(
-                Execution.workflow_pk == workflow.id, col(Execution.status).in_(OPEN_STATUSES)
-            )
-        )
-    ).first()
 
 
 async def latest_outputs(

@@ -9,8 +9,6 @@ from litestar.params import JSONBody, QueryParameter
 
 from registry.context import CtxDep, UserDep, signed_in_routes
 from registry.errors import Conflict, InvalidInput
-from registry.executions.models import EXECUTION_STATUSES
-from registry.executions.service import open_execution
 from registry.params import EXCEPTION_HANDLERS, WorkflowId, WorkspaceName
 from registry.workspaces import service
 from registry.workspaces.schemas import (
@@ -24,6 +22,7 @@ from registry.workspaces.schemas import (
     WorkspaceRead,
 )
 from registry.workspaces.storage import namespace
+from sdk.vocabulary import ExecutionStatus
 
 
 @get("/workspaces")
@@ -63,9 +62,9 @@ async def list_workflows(
 ) -> list[WorkflowSummary]:
     """The workspace's workflows as summaries (no spec, no configuration: read
     ``GET /workflows/{id}`` for those), latest change first."""
-    if status is not None and status not in (*EXECUTION_STATUSES, "none"):
+    if status is not None and status not in (*ExecutionStatus, "none"):
         raise InvalidInput.field(
-            "status", "enum", f"status must be one of {', '.join(EXECUTION_STATUSES)} or none"
+            "status", "enum", f"status must be one of {', '.join(ExecutionStatus)} or none"
         )
     async with ctx.db.write() as session:  # may create the default workspace
         workspace = await service.find_workspace(session, ws, user)
@@ -143,7 +142,7 @@ async def copy_workflow(
 async def delete_workflow(ctx: CtxDep, user: UserDep, workflow_id: WorkflowId) -> None:
     async with ctx.db.write() as session:
         row, _ = await service.find_workflow(session, workflow_id, user)
-        running = await open_execution(session, row)
+        running = await service.open_execution(session, row)
         if running is not None:
             raise Conflict(
                 f"workflow {row.name!r} has an open execution ({running.name}, "

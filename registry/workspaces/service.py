@@ -29,6 +29,7 @@ from registry.errors import (
     problem_list,
     pydantic_errors,
 )
+from registry.executions.models import OPEN_STATUSES, Execution
 from registry.models_base import NAME_RE, NAME_RULE, has_word, utcnow
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 from registry.workspaces.schemas import (
@@ -320,10 +321,19 @@ async def import_workflow(
     return row
 
 
+async def open_execution(session: AsyncSession, workflow: RuntimeWorkflow) -> Execution | None:
+    """The workflow's execution that may still change, if any (one at a time)."""
+    return (
+        await session.exec(
+            select(Execution).where(
+                Execution.workflow_pk == workflow.id, col(Execution.status).in_(OPEN_STATUSES)
+            )
+        )
+    ).first()
+
+
 async def latest_status(session: AsyncSession, workflow: RuntimeWorkflow) -> str | None:
     """The status of the workflow's latest execution (None before the first)."""
-    from registry.executions.models import Execution
-
     found = await session.exec(
         select(Execution.status)
         .where(Execution.workflow_pk == workflow.id)
@@ -352,8 +362,6 @@ async def list_workflows(
     """The workspace's workflows, latest change first, each with its latest execution; one
     query that reads neither specs nor configurations. ``status`` filters by the latest
     execution's status (``none``: never run), ``tag`` by one tag, ``q`` by part of the name."""
-    from registry.executions.models import Execution
-
     if "\x00" in (q or ""):
         return []  # no name holds a NUL (and PostgreSQL refuses one in a parameter)
     numbers = (

@@ -581,6 +581,7 @@ def test_initial_password_file_is_owner_only_even_over_a_stale_file(tmp_path: Pa
 
 
 def test_first_admin_sign_in_removes_the_password_file(tight: Gallery) -> None:
+    assert tight.admin  # the fixture's own admin sign-in comes first, whatever ran before
     path = save_initial_password(tight.settings.data_dir, "whatever")
     name, password = new_credentials(tight, "notadmin", admin=True)
     assert token_of(sign_in(tight, name, password))
