@@ -7,15 +7,17 @@ STAMP := $(VENV)/.installed
 .PHONY: up test lint typecheck bench-registry bench-runner fuzz clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	# setuptools warns about every editable install (a generic notice): keep the first screen clean
-	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	@echo "Installing Gallery and its pinned dependencies into $(VENV) (first run: a minute or two) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --quiet -r requirements.lock
+	@# setuptools warns about every editable install (a generic notice): keep the first screen clean
+	@PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --quiet --no-deps -e .
+	@touch $(STAMP)
+	@echo "Installed."
 
 up: $(STAMP)
-	$(BIN)/gallery up
+	@$(BIN)/gallery up
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadgroup -q
