@@ -60,6 +60,9 @@ PATIENCE_SECONDS = 1.0
 SET_UP_SECONDS = 10.0
 """A sandbox started ahead that is not set up after this long is given up."""
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SHELL_OWN = frozenset({"OPTIND"})
+"""Names the launcher's shell will not export as they are (dash refuses an OPTIND that is not a
+number, and the script would stop there): such a job's environment goes through ``env``."""
 
 Key = tuple[int, int, int, int, int, bool]
 
@@ -68,7 +71,7 @@ def script(argv: list[str], env: dict[str, str], cwd: str) -> bytes:
     """What the launcher runs: the job's environment, exactly ``env`` and ``PWD`` (which
     bwrap sets), then ``exec argv``."""
     env = {**env, "PWD": cwd}
-    if all(_NAME.fullmatch(name) for name in env):  # the usual case: shell built-ins only
+    if all(_NAME.fullmatch(name) and name not in _SHELL_OWN for name in env):  # the usual case
         # The launcher was started with no environment: PWD is all it has.
         exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
         return f"export {exports}\nexec {shlex.join(argv)}\n".encode()
@@ -187,8 +190,13 @@ class Sandboxes:
                 box = await self._start(key, limits, timeout_seconds, prefix=name)
             else:
                 link = box.work.with_name(f"{name}-{box.work.name.rsplit('-', 1)[-1]}")
-                link.symlink_to(box.work.name)
-                box.link = link
+                if link != box.work:  # a step named "ready" has its own name already
+                    try:
+                        link.symlink_to(box.work.name)
+                    except BaseException:
+                        later(self._drop(box))  # never left running, its uid claimed
+                        raise
+                    box.link = link
         except BaseException:
             self._busy[key] -= 1
             self._setting_up -= 1
