@@ -79,6 +79,7 @@ DEV_LINKS = {
     "stderr": "/proc/self/fd/2",
 }
 PATH = "/usr/local/bin:/usr/bin:/bin"
+TMP = Path("/tmp")
 CPUS = os.cpu_count() or 1
 Mode = Literal["root", "userns", "none"]
 
@@ -265,7 +266,8 @@ class Sandbox:
             if host.is_dir() and not host.is_symlink():
                 box += ["--ro-bind", str(host), str(host)]
         for root in _outermost((*self.python, *self.extra)):
-            box += ["--ro-bind", str(root), str(root)]
+            if not _under(root, TMP):  # those go over the step's own /tmp (_over_tmp)
+                box += ["--ro-bind", str(root), str(root)]
         bound = [Path("/", n) for n in SYSTEM] + list(self.python) + list(self.extra)
         for secret in self.hidden:  # the data directory, should a bound path hold it
             if any(_under(secret, m) for m in bound):
@@ -276,6 +278,24 @@ class Sandbox:
         box += ["--perms", "1777", "--size", str(64 * MiB), "--tmpfs", "/dev/shm"]
         self._boxes[network] = found = tuple(box)
         return found
+
+    def _over_tmp(self) -> list[str]:
+        """The step's own ``/tmp`` covers whatever the host has there: Python (a virtual
+        environment under ``/tmp``) and the admin's extra paths are bound again on top of it,
+        with the data directory masked again should one of them hold it."""
+        roots = [r for r in _outermost((*self.python, *self.extra)) if _under(r, TMP)]
+        options: list[str] = []
+        made: set[Path] = set()
+        for root in roots:
+            for folder in reversed(root.parents):  # bwrap would make them private (0700)
+                if _under(folder, TMP) and folder != TMP and folder not in made:
+                    options += ["--perms", "0755", "--dir", str(folder)]
+                    made.add(folder)
+            options += ["--ro-bind", str(root), str(root)]
+        for secret in self.hidden:
+            if any(_under(secret, r) for r in roots):
+                options += ["--tmpfs", str(secret)]
+        return options
 
     def command(
         self,
@@ -307,9 +327,13 @@ class Sandbox:
         if place is not None:
             box += ["--bind", str(place.host), str(place.inside)]
             box += ["--bind", str(place.host / "tmp"), "/tmp"]
+        else:
+            box += ["--perms", "1777", "--tmpfs", "/tmp"]
+        box += self._over_tmp()
+        if place is not None:
             box += ["--chdir", place.view(cwd) if cwd is not None else str(place.inside)]
         else:
-            box += ["--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+            box += ["--chdir", "/tmp"]
         box.append("--")
         if self.mode == "root":
             assert self.setpriv is not None

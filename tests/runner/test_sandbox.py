@@ -7,6 +7,7 @@ said, a worker without bwrap refuses steps unless told otherwise, and the user-n
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -150,3 +151,28 @@ def test_the_user_namespace_mode_runs_a_job_as_an_unprivileged_user() -> None:
     assert out.splitlines()[0] == "1000"  # the sandbox's user, mapped to nobody outside
     assert "no-userns" in out  # nested user namespaces are refused
     assert "root's" not in out
+
+
+@pytest.mark.skipif(not ROOT, reason="the bound tree is made by root here")
+def test_a_python_under_tmp_stays_visible_over_the_steps_own_tmp(tmp_path: Path) -> None:
+    """The step's /tmp covers the host's; an interpreter or virtual environment that lives
+    under /tmp (a checkout there) is bound again on top, readable, and nothing else is."""
+    fake = Path(tempfile.mkdtemp(prefix="gallery-venv-", dir="/tmp"))
+    fake.chmod(0o755)  # as a virtual environment is
+    try:
+        (fake / "bin").mkdir()
+        tool = fake / "bin" / "tool"
+        tool.write_text("#!/bin/sh\necho tool ran\n")
+        tool.chmod(0o755)
+        (fake.parent / f"{fake.name}-beside").mkdir()  # not bound: must not show
+        base = Sandbox.from_settings(Settings(data_dir=tmp_path / "data"))
+        if not base.enabled:
+            pytest.skip(base.describe())
+        sandbox = dataclasses.replace(base, python=(*base.python, fake), _boxes={})
+        out = run_in(sandbox, f"{tool}; ls /tmp; touch /tmp/mine && echo writable", tmp_path)
+        lines = out.split()
+        assert "tool ran" in out and "writable" in out
+        assert fake.name in lines and f"{fake.name}-beside" not in lines
+    finally:
+        shutil.rmtree(fake, ignore_errors=True)
+        shutil.rmtree(fake.parent / f"{fake.name}-beside", ignore_errors=True)
