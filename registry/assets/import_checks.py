@@ -12,7 +12,7 @@ from registry import access
 from registry.accounts.service import Principal
 from registry.assets.models import Asset, AssetVersion
 from registry.assets.schemas import ImportBlocker, ImportCheck
-from registry.assets.version_reads import direct_dependencies
+from registry.assets.version_reads import walk_dependencies
 from registry.errors import Unauthenticated
 
 NOT_SHARED = "not shared with you; ask its owner to whitelist you"
@@ -36,18 +36,10 @@ async def _dependency_blockers(
     """What stops the principal from using what the version depends on, transitively (below
     a dependency they cannot use, nothing more is looked at)."""
     blockers: list[ImportBlocker] = []
-    seen: set[int | None] = {version.id}
-    queue = [version]
-    while queue:
-        current = queue.pop()
-        for dep_version, dep_asset in await direct_dependencies(session, current):
-            if dep_version.id in seen:
-                continue
-            seen.add(dep_version.id)
-            why = await _why_not(session, dep_asset, dep_version, principal)
-            if why is None:
-                queue.append(dep_version)
-                continue
+
+    async def visit(dep_version: AssetVersion, dep_asset: Asset) -> bool:
+        why = await _why_not(session, dep_asset, dep_version, principal)
+        if why is not None:
             blockers.append(
                 ImportBlocker(
                     content_id=dep_asset.content_id,
@@ -55,6 +47,9 @@ async def _dependency_blockers(
                     reason=NOT_SHARED if why == "unreadable" else why,
                 )
             )
+        return why is None
+
+    await walk_dependencies(session, version, visit)
     return blockers
 
 

@@ -3,7 +3,7 @@ the latest readable per asset, and what a version depends on."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import semver
@@ -145,6 +145,25 @@ async def direct_dependencies(
         .where(VersionDependency.version_id == version.id)
     )
     return list(rows.all())
+
+
+async def walk_dependencies(
+    session: AsyncSession,
+    version: AssetVersion,
+    visit: Callable[[AssetVersion, Asset], Awaitable[bool]],
+) -> None:
+    """``visit`` every version ``version`` depends on, transitively and once each; below a
+    dependency it is only taken when ``visit`` returned True for that one."""
+    seen: set[int | None] = {version.id}
+    queue = [version]
+    while queue:
+        current = queue.pop()
+        for dep_version, dep_asset in await direct_dependencies(session, current):
+            if dep_version.id in seen:
+                continue
+            seen.add(dep_version.id)
+            if await visit(dep_version, dep_asset):
+                queue.append(dep_version)
 
 
 def with_changes(versions: list[VersionRead]) -> list[VersionRead]:

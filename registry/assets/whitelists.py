@@ -13,7 +13,7 @@ from registry.accounts.service import Principal
 from registry.assets.models import Asset, AssetVersion, VersionDependency, VersionWhitelist
 from registry.assets.principals import resolve_principals, whitelist_names
 from registry.assets.schemas import DependencyRef, WhitelistRead
-from registry.assets.version_reads import direct_dependencies
+from registry.assets.version_reads import walk_dependencies
 
 
 async def _still_needed(
@@ -52,21 +52,18 @@ async def change_whitelist(
     cascaded: list[DependencyRef] = []
     skipped: list[DependencyRef] = []
     targets = [version]
-    seen = {version.id}
-    queue = [version]
-    while queue:
-        current = queue.pop()
-        for dep_version, dep_asset in await direct_dependencies(session, current):
-            if dep_version.id in seen:
-                continue
-            seen.add(dep_version.id)
-            ref = DependencyRef(content_id=dep_asset.content_id, version=dep_version.version)
-            if access.is_owner(dep_asset, actor):
-                targets.append(dep_version)
-                cascaded.append(ref)
-                queue.append(dep_version)
-            else:
-                skipped.append(ref)
+
+    async def visit(dep_version: AssetVersion, dep_asset: Asset) -> bool:
+        ref = DependencyRef(content_id=dep_asset.content_id, version=dep_version.version)
+        owned = access.is_owner(dep_asset, actor)
+        if owned:
+            targets.append(dep_version)
+            cascaded.append(ref)
+        else:
+            skipped.append(ref)
+        return owned
+
+    await walk_dependencies(session, version, visit)
     for target in targets:
         assert target.id is not None
         for kind, principal_id in principals:
