@@ -20,7 +20,7 @@ import pytest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_until_healthy
 
 GALLERY = str(Path(sys.executable).with_name("gallery"))
 # One `gallery up` for the module, on one xdist worker (`--dist loadgroup`), rather than one per
@@ -56,16 +56,7 @@ def gallery_up(data: Path, stop_with: int = signal.SIGINT) -> Iterator[UpRun]:
     process = subprocess.Popen([GALLERY, "up"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, (data / "up.log").read_text()
-            assert time.monotonic() < deadline, "gallery up did not become ready"
-            time.sleep(0.1)
+        wait_until_healthy(url, process, data / "up.log")
         log.seek(0)
         output = log.read()
         found = re.search(r"admin / (\S+)", output)

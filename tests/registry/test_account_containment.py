@@ -11,7 +11,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Iterator
@@ -32,7 +31,7 @@ from registry.security import Passwords
 from tests.conftest import BACKENDS, require_postgres
 from tests.support.databases import postgres_database, sqlite_url
 from tests.support.gallery import API, Gallery, fast_settings, running_gallery
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_until_healthy
 
 PROBLEM = "application/problem+json"
 GALLERY = str(Path(sys.executable).with_name("gallery"))
@@ -614,7 +613,7 @@ def test_gallery_up_writes_the_password_file_owner_only_until_admin_signs_in(
     with log_path.open("w") as log:
         process = subprocess.Popen([GALLERY, "up"], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_for(url, process, log_path)
+            wait_until_healthy(url, process, log_path)
             output = log_path.read_text()
             found = re.search(
                 r"^Created the first administrator: admin / (\S+)  \(also in (\S+)\)$",
@@ -637,16 +636,3 @@ def test_gallery_up_writes_the_password_file_owner_only_until_admin_signs_in(
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/health").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "gallery up did not become ready"
-        time.sleep(0.1)
