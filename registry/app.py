@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Reference, SecurityScheme, Tag
+from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler, Empty
 from sqlalchemy import text
 from temporalio.client import Client
@@ -256,8 +257,10 @@ def create_app(
     *,
     route_handlers: Sequence[ControllerRouterHandler] = (),
     migrate: bool = True,
+    template_config: TemplateConfig[Any] | None = None,
 ) -> Litestar:
-    """Build the app; ``route_handlers`` are extra handlers (the web pages) served beside it."""
+    """Build the app; ``route_handlers`` are extra handlers (the web pages) served beside it,
+    with ``template_config`` for their templates."""
     ctx = Context.from_settings(settings)
     health_probe = Health(ctx)
 
@@ -303,6 +306,7 @@ def create_app(
         request_class=GalleryRequest,
         openapi_config=openapi_config(),
         logging_config=logging_config(settings.log_format, settings.log_level),
+        template_config=template_config,
     )
     # Outermost, so that every answer is logged, a 404 for an unknown path included.
     app.asgi_handler = request_log(app.asgi_handler)

@@ -123,11 +123,51 @@ async def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> P
     if _RESOLVED in state:
         resolved: Principal | None = state[_RESOLVED]
         return resolved
-    principal = await _authenticate(
-        connection.headers.get("authorization"), connection.app.state.ctx
-    )
+    ctx: Context = connection.app.state.ctx
+    header = connection.headers.get("authorization")
+    if header:
+        principal = await _authenticate(header, ctx)
+    else:
+        principal = await _from_session(connection, ctx)
     state[_RESOLVED] = principal
     return principal
+
+
+def resolved_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """The caller if this request has resolved it already, else None (for synchronous code,
+    such as exception handlers, that cannot ask)."""
+    resolved: Principal | None = connection.state.get(_RESOLVED)
+    return resolved
+
+
+SESSION_COOKIE = "gallery_session"
+"""The web console's sign-in: an access token in an HttpOnly, SameSite=Lax cookie (set by
+``web.session``)."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API_PATH = "/api/"
+
+
+async def _from_session(
+    connection: ASGIConnection[Any, Any, Any, Any], ctx: Context
+) -> Principal | None:
+    """The caller from the web console's session cookie, or None.
+
+    The API honours the cookie for reads only (so a browser can follow a run's events and
+    download outputs); a change through the API needs a bearer token, so no other site can
+    make a signed-in browser change anything through it. The pages' forms carry a CSRF token
+    checked by ``web.session``. A cookie that is no longer good is no sign-in (the pages then
+    ask to sign in again), never an error.
+    """
+    token = connection.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    method = connection.scope.get("method", "GET")
+    if method not in SAFE_METHODS and connection.scope["path"].startswith(API_PATH):
+        return None
+    try:
+        return await _authenticate(f"Bearer {token}", ctx)
+    except Unauthenticated:
+        return None
 
 
 async def _authenticate(header: str | None, ctx: Context) -> Principal | None:

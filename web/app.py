@@ -1,13 +1,53 @@
-"""The served application: the registry API plus the web pages."""
+"""The served application: the registry API plus the web console (templates under
+``web/templates``, static files under ``web/static``, both shipped in the package)."""
 
 from __future__ import annotations
 
-from litestar import Litestar
+from pathlib import Path
+
+from litestar import Litestar, Router
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import CacheControlHeader
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
 from registry.app import create_app as create_registry_app
 from registry.settings import Settings
 from web.pages import PAGES
+from web.render import FILTERS, PAGE_EXCEPTION_HANDLERS
+from web.session import csrf_guard
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def _engine_callback(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters.update(FILTERS)
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """Jinja2 with autoescaping on for every template (``.html`` and others alike)."""
+    config = TemplateConfig(
+        directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_engine_callback
+    )
+    return config
 
 
 def create_app(settings: Settings) -> Litestar:
-    return create_registry_app(settings, route_handlers=PAGES)
+    pages = Router(
+        path="/",
+        route_handlers=PAGES,
+        guards=[csrf_guard],
+        exception_handlers=PAGE_EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        cache_control=CacheControlHeader(max_age=3600),
+        include_in_schema=False,
+    )
+    return create_registry_app(
+        settings, route_handlers=[pages, static], template_config=template_config()
+    )

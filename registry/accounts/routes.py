@@ -12,7 +12,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
-from registry.accounts import service
+from registry.accounts import service, sign_in
 from registry.accounts.models import AccessToken, User
 from registry.assets.schemas import JSONBool
 from registry.bootstrap import FIRST_ADMIN, forget_initial_password
@@ -143,18 +143,9 @@ async def issue_token(
     username or from one address answer 429 with Retry-After."""
     if data.grant_type != "password":
         raise InvalidGrant("grant_type must be 'password'", error="unsupported_grant_type")
-    user = await service.sign_in(
-        ctx.db,
-        username=data.username,
-        password=data.password,
-        address=_address(request),
-        passwords=ctx.passwords,
-        throttle=ctx.signins,
+    issued = await sign_in.issue_token(
+        ctx, username=data.username, password=data.password, address=_address(request)
     )
-    assert user.id is not None
-    if user.is_admin and user.username == FIRST_ADMIN:
-        forget_initial_password(ctx.settings.data_dir)
-    issued = ctx.tokens.issue(user.id, user.credentials_epoch)
     return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
 

@@ -12,20 +12,13 @@ from urllib.parse import quote, unquote
 
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.params import JSONBody, QueryParameter
-from litestar.response import Stream
+from litestar.response import ServerSentEvent, Stream
 
-from registry.accounts.service import Principal
-from registry.blobs import BlobNotFound
 from registry.context import CtxDep, UserDep, signed_in_routes
-from registry.errors import Conflict, GalleryError, InvalidInput, NotFound
-from registry.executions import outputs, service
+from registry.errors import InvalidInput, NotFound
+from registry.executions import actions, events, outputs, service
 from registry.executions.models import (
     EXECUTION_STATUSES,
-    OPEN_STATUSES,
-    Execution,
-    StepRun,
-    log_key,
-    log_prefix,
 )
 from registry.executions.schemas import (
     CompareRow,
@@ -46,41 +39,8 @@ from registry.params import (
     WorkflowId,
 )
 from registry.workspaces import service as workspaces
-from registry.workspaces.models import RuntimeWorkflow
-from sdk import spec as ir
 
-MAX_LOG_BYTES = 4 * 1024 * 1024
-
-
-async def _read(ctx: CtxDep, execution_id: str, user: Principal) -> ExecutionRead:
-    async with ctx.db.read() as session:
-        execution, workflow, workspace = await service.find_execution(session, execution_id, user)
-        steps = await service.steps_of(session, execution)
-    return service.to_read(execution, workflow, workspace, steps)
-
-
-async def launch(
-    ctx: CtxDep, user: Principal, workflow_id: str, data: ExecutionStart
-) -> ExecutionRead:
-    """Create the records, then start the run; if the runner cannot take it, say so (503)
-    and leave the record failed with the reason."""
-    async with ctx.db.write() as session:
-        workflow, workspace = await workspaces.find_workflow(session, workflow_id, user)
-        execution, message = await service.start_execution(
-            session,
-            workflow=workflow,
-            workspace=workspace,
-            data=data,
-            principal=user,
-            settings=ctx.settings,
-        )
-    try:
-        await ctx.runner.start(message)
-    except GalleryError as exc:
-        async with ctx.db.write() as session:
-            await service.mark_unstarted(session, execution.execution_id, exc.detail)
-        raise
-    return await _read(ctx, execution.execution_id, user)
+MAX_LOG_BYTES = actions.MAX_LOG_BYTES
 
 
 @post("/workflows/{workflow_id:str}/executions", status_code=201)
@@ -91,7 +51,7 @@ async def start_execution(
     data: JSONBody[ExecutionStart | None] = None,
 ) -> ExecutionRead:
     """Start a run with the saved configuration (plus ``parameters``); one open run at a time."""
-    return await launch(ctx, user, workflow_id, data or ExecutionStart())
+    return await actions.launch(ctx, user, workflow_id, data or ExecutionStart())
 
 
 def _status(status: str | None) -> None:
@@ -174,7 +134,20 @@ async def compare_executions(
 
 @get("/executions/{execution_id:str}")
 async def read_execution(ctx: CtxDep, user: UserDep, execution_id: ExecutionId) -> ExecutionRead:
-    return await _read(ctx, execution_id, user)
+    return await actions.read(ctx, execution_id, user)
+
+
+@get("/executions/{execution_id:str}/events", media_type="text/event-stream")
+async def execution_events(
+    ctx: CtxDep, user: UserDep, execution_id: ExecutionId
+) -> ServerSentEvent:
+    """Server-sent events: ``execution`` (the execution, as ``GET /executions/{id}`` answers)
+    at once and at each change of a status, attempt, time, output or metric, then ``end``
+    when the run is over (or deleted). Browsers may use their session cookie."""
+    first = await actions.read(ctx, execution_id, user)
+    return ServerSentEvent(
+        events.execution_stream(ctx, user, first), headers={"cache-control": "no-store"}
+    )
 
 
 @patch("/executions/{execution_id:str}")
@@ -184,74 +157,25 @@ async def update_execution(
     execution_id: ExecutionId,
     data: JSONBody[ExecutionUpdate],
 ) -> ExecutionRead:
-    async with ctx.db.write() as session:
-        execution, _, _ = await service.find_execution(session, execution_id, user)
-        execution.labels_text = " ".join(data.labels)
-        session.add(execution)
-    return await _read(ctx, execution_id, user)
+    return await actions.set_labels(ctx, user, execution_id, data.labels)
 
 
 @delete("/executions/{execution_id:str}")
 async def delete_execution(ctx: CtxDep, user: UserDep, execution_id: ExecutionId) -> None:
     """Delete a finished run's records and logs (an open run must be stopped first)."""
-    async with ctx.db.write() as session:
-        execution, _, _ = await service.find_execution(session, execution_id, user)
-        if execution.status in OPEN_STATUSES:
-            raise Conflict(f"{execution.name} is {execution.status}; stop it before deleting it")
-        await session.delete(execution)
-    prefix = log_prefix(execution_id)  # every attempt's log is under it
-
-    def remove() -> None:
-        for info in ctx.blobs.list(prefix):
-            ctx.blobs.delete(info.key)
-
-    await asyncio.to_thread(remove)
+    await actions.delete(ctx, user, execution_id)
 
 
 @post("/executions/{execution_id:str}/stop", status_code=200)
 async def stop_execution(ctx: CtxDep, user: UserDep, execution_id: ExecutionId) -> ExecutionRead:
     """Stop every running step (their processes are killed) and end the run as ``stopped``."""
-    async with ctx.db.read() as session:
-        execution, _, _ = await service.find_execution(session, execution_id, user)
-    if execution.status not in OPEN_STATUSES and execution.status not in ("failed", "stopped"):
-        raise Conflict(f"{execution.name} has already {execution.status}")
-    try:
-        await ctx.runner.stop(execution_id)
-    except Conflict:
-        if execution.status in OPEN_STATUSES:  # the runner has no such run: close the record
-            async with ctx.db.write() as session:
-                await service.mark_unstarted(
-                    session, execution_id, "stopped: the runner had no such run"
-                )
-        raise
-    return await _read(ctx, execution_id, user)
+    return await actions.stop(ctx, user, execution_id)
 
 
 @post("/executions/{execution_id:str}/rerun", status_code=201)
 async def rerun_execution(ctx: CtxDep, user: UserDep, execution_id: ExecutionId) -> ExecutionRead:
     """A new run of the same workflow with this run's placeholder values and scene."""
-    async with ctx.db.read() as session:
-        execution, workflow, _ = await service.find_execution(session, execution_id, user)
-        spec = workspaces.stored_spec(workflow)
-    known = {p.name for p in spec.placeholders}
-    data = ExecutionStart(
-        scene=execution.scene,
-        parameters={k: v for k, v in execution.parameters.items() if k in known},
-        labels=execution.labels_text.split(),
-    )
-    return await launch(ctx, user, workflow.workflow_id, data)
-
-
-async def _step_of(
-    ctx: CtxDep, user: Principal, execution_id: str, step: str
-) -> tuple[Execution, RuntimeWorkflow, StepRun, str]:
-    """An execution the user may see, its workflow, one of its steps (404 otherwise), and
-    its workspace's storage namespace."""
-    async with ctx.db.read() as session:
-        execution, workflow, workspace = await service.find_execution(session, execution_id, user)
-        row = await service.find_step(session, execution, step)
-        space = await workspaces.namespace_of(session, workspace)
-    return execution, workflow, row, space
+    return await actions.rerun(ctx, user, execution_id)
 
 
 @post("/executions/{execution_id:str}/steps/{step:str}/continue", status_code=200)
@@ -264,13 +188,7 @@ async def continue_step(
 ) -> ExecutionRead:
     """Give a waiting step the values of its delayed placeholders; it runs at once."""
     body = data or ContinueBody()
-    execution, workflow, row, space = await _step_of(ctx, user, execution_id, step)
-    spec = workspaces.stored_spec(workflow)
-    service.check_continue(spec, execution, row, body.inputs, space)
-    await ctx.runner.update(
-        execution_id, ir.UPDATE_CONTINUE, ir.ContinueInput(step=step, values=body.inputs)
-    )
-    return await _read(ctx, execution_id, user)
+    return await actions.continue_step(ctx, user, execution_id, step, body.inputs)
 
 
 @post("/executions/{execution_id:str}/steps/{step:str}/retry", status_code=200)
@@ -283,20 +201,7 @@ async def retry_step(
 ) -> ExecutionRead:
     """Run a failed or stopped step again, optionally with changed placeholder values."""
     body = data or RetryBody()
-    execution, workflow, row, space = await _step_of(ctx, user, execution_id, step)
-    async with ctx.db.read() as session:
-        running = await workspaces.open_execution(session, workflow)
-    if running is not None and running.id != execution.id:
-        raise Conflict(
-            f"workflow {workflow.name!r} has another open execution ({running.name}); "
-            "one runs at a time"
-        )
-    spec = workspaces.stored_spec(workflow)
-    service.check_retry(spec, execution, row, body.parameters, space)
-    await ctx.runner.update(
-        execution_id, ir.UPDATE_RETRY, ir.RetryInput(step=step, parameters=body.parameters)
-    )
-    return await _read(ctx, execution_id, user)
+    return await actions.retry_step(ctx, user, execution_id, step, body.parameters)
 
 
 @post("/executions/{execution_id:str}/steps/{step:str}/stop", status_code=200)
@@ -304,11 +209,7 @@ async def stop_step(
     ctx: CtxDep, user: UserDep, execution_id: ExecutionId, step: StepName
 ) -> ExecutionRead:
     """Stop one step (its process group is killed); the run can retry it later."""
-    execution, _, row, _ = await _step_of(ctx, user, execution_id, step)
-    if row.status not in ("pending", "running", "waiting_input"):
-        raise Conflict(f"step {step!r} of {execution.name} is {row.status}; nothing to stop")
-    await ctx.runner.update(execution_id, ir.UPDATE_STOP_STEP, ir.StopStepInput(step=step))
-    return await _read(ctx, execution_id, user)
+    return await actions.stop_step(ctx, user, execution_id, step)
 
 
 @get("/executions/{execution_id:str}/steps/{step:str}/logs", media_type="text/plain")
@@ -322,28 +223,11 @@ async def step_logs(
 ) -> Response[bytes]:
     """The step's output so far (it is uploaded while the step runs). ``offset`` skips bytes
     already read; the ``X-Log-Size`` header says how far the log goes."""
-    execution, _, row, _ = await _step_of(ctx, user, execution_id, step)
-    key = row.log_key
-    if attempt is not None:
-        key = log_key(execution_id, step, attempt)
-    if key is None:
-        raise NotFound(f"step {step!r} of {execution.name} has no log yet")
-
-    def load(key: str) -> tuple[int, bytes]:
-        # Only the range asked for (at most MAX_LOG_BYTES) is read: a log may be huge.
-        size = ctx.blobs.stat(key).size
-        if offset >= size:
-            return size, b""
-        return size, ctx.blobs.read_range(key, offset, min(MAX_LOG_BYTES, size - offset))
-
-    try:
-        size, chunk = await asyncio.to_thread(load, key)
-    except BlobNotFound:
-        raise NotFound(f"step {step!r} of {execution.name} has no log yet") from None
+    chunk = await actions.log_chunk(ctx, user, execution_id, step, attempt=attempt, offset=offset)
     return Response(
-        chunk,
+        chunk.data,
         media_type="text/plain",  # Litestar adds "; charset=utf-8"
-        headers={"X-Log-Size": str(size), "X-Log-Attempt": str(key.rsplit("/", 1)[-1][:-4])},
+        headers={"X-Log-Size": str(chunk.size), "X-Log-Attempt": chunk.attempt},
     )
 
 
@@ -380,7 +264,8 @@ async def step_outputs(
     as a tar.gz streamed as it is made (members named ``OUTPUT/path``); ``…/OUTPUT/PATH`` is
     one file as stored, or a folder as a tar.gz. ``X-Output-Kind`` says which (``file`` or
     ``directory``)."""
-    execution, _, row, space = await _step_of(ctx, user, execution_id, step)
+    at = await actions.step_of(ctx, user, execution_id, step)
+    execution, row, space = at.execution, at.step, at.space
     segments = outputs.requested(_output_name(request, execution_id, step))
     stored = outputs.stored_outputs(row.outputs or {}, space)
     what = f"step {step!r} of {execution.name}"
@@ -415,6 +300,13 @@ def _attachment(filename: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+@get("/todo/events", media_type="text/event-stream")
+async def todo_events(ctx: CtxDep, user: UserDep) -> ServerSentEvent:
+    """Server-sent events: ``todo`` (``{"count", "items"}``, items as ``GET /todo``) at once
+    and each time the list of steps waiting for you changes."""
+    return ServerSentEvent(events.todo_stream(ctx, user), headers={"cache-control": "no-store"})
+
+
 @get("/todo")
 async def todo(ctx: CtxDep, user: UserDep) -> list[TodoItem]:
     """Steps waiting for input in the workspaces you belong to."""
@@ -441,6 +333,8 @@ router = Router(
             step_outputs,
             find_executions,
             todo,
+            todo_events,
+            execution_events,
         )
     ],
     exception_handlers=EXCEPTION_HANDLERS,

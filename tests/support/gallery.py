@@ -80,8 +80,9 @@ class Gallery:
             self._admin = self.login("admin", self.admin_password)
         return self._admin
 
-    def user(self, prefix: str = "u", *, groups: tuple[str, ...] = ()) -> Client:
-        """A new user (unique name), signed in; added to ``groups`` (created when missing)."""
+    def new_user(self, prefix: str = "u", *, groups: tuple[str, ...] = ()) -> tuple[str, str]:
+        """A new user (unique name) added to ``groups`` (created when missing): its name and
+        password."""
         name = f"{prefix}{uuid.uuid4().hex[:10]}"
         password = "pw-" + uuid.uuid4().hex
         self.admin.post("/users", json={"username": name, "password": password}).raise_for_status()
@@ -90,7 +91,11 @@ class Gallery:
             self.admin.post(
                 f"/groups/{group}/members", json={"usernames": [name]}
             ).raise_for_status()
-        return self.login(name, password)
+        return name, password
+
+    def user(self, prefix: str = "u", *, groups: tuple[str, ...] = ()) -> Client:
+        """A new user (unique name), signed in; added to ``groups`` (created when missing)."""
+        return self.login(*self.new_user(prefix, groups=groups))
 
     def group(self, prefix: str = "g") -> str:
         name = f"{prefix}{uuid.uuid4().hex[:10]}"
