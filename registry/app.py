@@ -14,6 +14,7 @@ from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Reference, SecurityScheme, Tag
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler, Empty
@@ -224,7 +225,7 @@ def _version() -> str:
         return "0+unknown"
 
 
-def openapi_config() -> OpenAPIConfig:
+def openapi_config(render_plugins: Sequence[OpenAPIRenderPlugin] = ()) -> OpenAPIConfig:
     """The OpenAPI document: the package's version, a tag per area, and how to authenticate
     (a bearer token from ``POST /api/v1/auth/token`` or a personal access token; many reads
     also work anonymously for public assets)."""
@@ -249,6 +250,9 @@ def openapi_config() -> OpenAPIConfig:
         tags=[Tag(name=name, description=text) for name, text in TAGS.items()],
         components=Components(security_schemes=schemes),
         security=[{}, {"bearer": []}, {"password": []}],
+        # The document itself (JSON at /schema/openapi.json, YAML at /schema/openapi.yaml);
+        # viewers come from the caller (the web app serves them from its own static files).
+        render_plugins=[JsonRenderPlugin(), YamlRenderPlugin(), *render_plugins],
     )
 
 
@@ -258,9 +262,11 @@ def create_app(
     route_handlers: Sequence[ControllerRouterHandler] = (),
     migrate: bool = True,
     template_config: TemplateConfig[Any] | None = None,
+    openapi_viewers: Sequence[OpenAPIRenderPlugin] = (),
 ) -> Litestar:
     """Build the app; ``route_handlers`` are extra handlers (the web pages) served beside it,
-    with ``template_config`` for their templates."""
+    with ``template_config`` for their templates and ``openapi_viewers`` as the API document's
+    viewers under ``/schema``."""
     ctx = Context.from_settings(settings)
     health_probe = Health(ctx)
 
@@ -304,7 +310,7 @@ def create_app(
         state=State({"ctx": ctx, "health": health_probe}),
         request_max_body_size=MAX_JSON_BODY,
         request_class=GalleryRequest,
-        openapi_config=openapi_config(),
+        openapi_config=openapi_config(openapi_viewers),
         logging_config=logging_config(settings.log_format, settings.log_level),
         template_config=template_config,
     )

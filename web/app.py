@@ -8,6 +8,7 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import CacheControlHeader
+from litestar.openapi.plugins import OpenAPIRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -34,6 +35,23 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return config
 
 
+SWAGGER = "/static/vendor/swagger-ui-5.35.0"
+
+
+def api_docs() -> list[OpenAPIRenderPlugin]:
+    """Swagger UI at ``/schema`` (and ``/schema/swagger``), served from our own static files:
+    the API docs work on a machine without internet."""
+    return [
+        SwaggerRenderPlugin(
+            path=["/", "/swagger"],
+            js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            css_url=f"{SWAGGER}/swagger-ui.css",
+            standalone_preset_js_url=f"{SWAGGER}/swagger-ui-standalone-preset.js",
+            favicon=f"<link rel='icon' type='image/png' href='{SWAGGER}/favicon-32x32.png'>",
+        )
+    ]
+
+
 def create_app(settings: Settings) -> Litestar:
     pages = Router(
         path="/",
@@ -49,5 +67,8 @@ def create_app(settings: Settings) -> Litestar:
         include_in_schema=False,
     )
     return create_registry_app(
-        settings, route_handlers=[pages, static], template_config=template_config()
+        settings,
+        route_handlers=[pages, static],
+        template_config=template_config(),
+        openapi_viewers=api_docs(),
     )
