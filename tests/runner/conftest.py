@@ -1,53 +1,8 @@
-"""Fixtures of the runner's integration tests: Temporal dev server, Gallery, worker process."""
+"""The runner's integration tests use the ``temporal`` and ``runtime`` fixtures of
+tests/conftest.py (shared with the web tests, so one set of servers serves both)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from tests.conftest import Runtime
 
-import pytest
-
-from tests.conftest import BACKENDS, require_postgres
-from tests.support.databases import postgres_database, sqlite_url
-from tests.support.gallery import Gallery, fast_settings, running_gallery
-from tests.support.runner import TemporalServer, WorkerProcess, running_worker, temporal_server
-
-
-@dataclass
-class Runtime:
-    gallery: Gallery
-    temporal: TemporalServer
-    worker: WorkerProcess
-
-
-@pytest.fixture(scope="session")
-def temporal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalServer]:
-    with temporal_server(tmp_path_factory.mktemp("temporal")) as server:
-        yield server
-
-
-@pytest.fixture(scope="session", params=BACKENDS)
-def runtime(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    temporal: TemporalServer,
-) -> Iterator[Runtime]:
-    """Gallery on each backend, a worker process, one shared dev server (own task queue)."""
-    data_dir: Path = tmp_path_factory.mktemp(f"runtime-{request.param}")
-    common = {
-        "data_dir": data_dir,
-        "temporal_address": temporal.address,
-        "task_queue": f"test-{uuid.uuid4().hex[:8]}",
-    }
-    if request.param == "sqlite":
-        settings = fast_settings(database_url=sqlite_url(data_dir), **common)
-        with running_gallery(settings, "sqlite") as gallery, running_worker(settings) as worker:
-            yield Runtime(gallery, temporal, worker)
-        return
-    require_postgres()
-    with postgres_database() as url:
-        settings = fast_settings(database_url=url, **common)
-        with running_gallery(settings, "postgres") as gallery, running_worker(settings) as worker:
-            yield Runtime(gallery, temporal, worker)
+__all__ = ["Runtime"]
