@@ -337,12 +337,17 @@ def follow(
     *,
     interval: float = POLL_SECONDS,
 ) -> dict[str, Any]:
-    """Poll the execution, emitting a line whenever a step's state changes, until it ends
-    (succeeded, failed, stopped) or waits for input; the last execution JSON."""
+    """Follow the execution, emitting a line whenever a step's state changes, until it ends
+    (succeeded, failed, stopped) or waits for input; the last execution JSON.
+
+    Changes come from the server's event stream (``/executions/{id}/events``); a stream that
+    breaks is opened again, and a server without one is polled every ``interval`` seconds."""
     seen: dict[str, tuple[str, int]] = {}
     first = True
-    while True:
-        execution = read_execution(session, execution_id)
+
+    def show(execution: dict[str, Any]) -> bool:
+        """Emit what changed; True when following is over."""
+        nonlocal first
         if first:
             emit(
                 f"following {execution['name']} of {execution['workspace']}/"
@@ -354,6 +359,84 @@ def follow(
                 emit(_change(step))
             seen[step["name"]] = state
         first = False
-        if execution["status"] in EXECUTION_ENDS or execution["status"] == "waiting_input":
+        return bool(execution["status"] in EXECUTION_ENDS or execution["status"] == "waiting_input")
+
+    streamed = _follow_events(session, execution_id, show)
+    if streamed is not None:
+        return streamed
+    while True:  # no event stream on this server: poll
+        execution = read_execution(session, execution_id)
+        if show(execution):
             return execution
         time.sleep(interval)
+
+
+STREAM_RETRIES = 5
+
+
+def _follow_events(
+    session: Session, execution_id: str, show: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
+    """Follow by the event stream; None when the server has none (then the caller polls)."""
+    failures = 0
+    while True:
+        try:
+            for event, data in session.events(f"/executions/{execution_id}/events"):
+                if event == "execution":
+                    failures = 0
+                    execution: dict[str, Any] = json.loads(data)
+                    if show(execution):
+                        return execution
+                elif event == "end":
+                    return read_execution(session, execution_id)
+        except ApiError as exc:
+            if exc.status in (404, 405) and _exists(session, execution_id):
+                return None  # an older server: the execution is there, its stream is not
+            raise
+        except ConfigurationError:
+            failures += 1
+            if failures > STREAM_RETRIES:
+                raise
+            time.sleep(min(2.0, 0.2 * 2**failures))
+
+
+def _exists(session: Session, execution_id: str) -> bool:
+    read_execution(session, execution_id)  # raises the 404 of a missing execution
+    return True
+
+
+class StepWatch:
+    """The latest status of one step, kept up to date from the execution's event stream in a
+    background thread (for ``gallery logs --follow``, which reads the log meanwhile)."""
+
+    def __init__(self, session: Session, execution_id: str, step: str) -> None:
+        import threading
+
+        self.status = find_step(read_execution(session, execution_id), step)["status"]
+        self._url, self._token = session.url, session.token
+        self._execution_id, self._step = execution_id, step
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        follower = Session(self._url, self._token or "")
+        try:
+            for event, data in follower.events(f"/executions/{self._execution_id}/events"):
+                if event == "execution":
+                    self.status = find_step(json.loads(data), self._step)["status"]
+                elif event == "end":
+                    break
+        except (ApiError, ConfigurationError):
+            pass  # the server has no stream: ``ended`` asks the server itself
+        finally:
+            follower.close()
+            self._stream_over = True
+
+    _stream_over = False
+
+    def ended(self, session: Session) -> bool:
+        if self._stream_over and self.status not in STEP_ENDS:
+            self.status = find_step(read_execution(session, self._execution_id), self._step)[
+                "status"
+            ]
+        return self.status in STEP_ENDS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,33 @@ def save_credentials(url: str, token: str, username: str) -> Path:
     return path
 
 
+EVENTS_TIMEOUT = httpx.Timeout(10.0, read=60.0)
+"""The server sends a keep-alive at least every 15 s: a minute of silence is a dead stream."""
+
+
+def parse_events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``(event, data)`` of a text/event-stream (WHATWG HTML, server-sent events): ``data``
+    lines joined by newlines, ``message`` when no event type is named; comments skipped."""
+    event = ""
+    data: list[str] = []
+    for line in lines:
+        if not line:
+            if data:
+                yield event or "message", "\n".join(data)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+    if data:
+        yield event or "message", "\n".join(data)
+
+
 class Session:
     """``Session(url, token)``; missing values come from ``GALLERY_URL``/``GALLERY_TOKEN``
     or the credentials file written by ``gallery login``."""
@@ -70,15 +98,19 @@ class Session:
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot reach Gallery at {self.url}: {exc}") from None
         if answer.status_code >= 400:
-            try:
-                body = answer.json()
-            except ValueError:
-                body = {}
-            if not isinstance(body, dict):
-                body = {}
-            detail = body.get("detail") or body.get("title") or answer.reason_phrase
-            raise ApiError(answer.status_code, str(detail), body.get("errors"))
+            self._raise(answer)
         return answer
+
+    @staticmethod
+    def _raise(answer: httpx.Response) -> None:
+        try:
+            body = answer.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        detail = body.get("detail") or body.get("title") or answer.reason_phrase
+        raise ApiError(answer.status_code, str(detail), body.get("errors"))
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and return its JSON body; a problem answer raises ApiError with the
@@ -90,6 +122,20 @@ class Session:
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)
+
+    def events(self, path: str) -> Iterator[tuple[str, str]]:
+        """A server-sent-events stream: ``(event, data)`` as each arrives, until the server
+        ends it. A problem answer raises ApiError; a broken connection ConfigurationError."""
+        try:
+            with self._http.stream(
+                "GET", path, headers={"accept": "text/event-stream"}, timeout=EVENTS_TIMEOUT
+            ) as answer:
+                if answer.status_code >= 400:
+                    answer.read()
+                    self._raise(answer)
+                yield from parse_events(answer.iter_lines())
+        except httpx.HTTPError as exc:
+            raise ConfigurationError(f"lost the event stream from {self.url}: {exc}") from None
 
     def post(self, path: str, **kwargs: Any) -> Any:
         return self.request("POST", path, **kwargs)

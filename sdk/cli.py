@@ -299,21 +299,150 @@ def _follow(session: Session, execution_id: str) -> int:
     return exit_code(execution["status"])
 
 
+RUN_RULE = """\
+TARGET is one of your workflows first: its id, or its name in --workspace. Otherwise it is a
+workflow asset of the catalog: CONTENT_ID, or CONTENT_ID@VERSION (an @ always names an asset;
+see 'gallery search'). The asset's version (default: the latest you may import) is imported
+into --workspace (as --name), or the workflow imported from that version there before is
+reused, and started in the same call when every required parameter has a value; when some
+have none, it says which and how to set them, and exits with status 1."""
+
+
+def _own_workflow(session: Session, target: str, workspace: str) -> dict[str, Any] | None:
+    """The workflow ``target`` names, or None when it names a catalog asset instead (see
+    ``RUN_RULE``)."""
+    from sdk._errors import ApiError
+    from sdk._refs import UUID_RE
+    from sdk._runs import find_workflow
+
+    if "@" in target:
+        return None
+    if UUID_RE.fullmatch(target.strip()):
+        try:
+            return dict(session.get(f"/workflows/{target.strip()}"))
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            return None
+    return find_workflow(session, target, workspace)
+
+
+def _asset_values(
+    session: Session, content_id: str, version: str | None, pairs: list[str]
+) -> tuple[str | None, dict[str, Any]]:
+    """``--param`` values typed by the placeholders of the version that will run (the latest
+    importable one when none is given, which is then named to the server so both agree)."""
+    from urllib.parse import quote
+
+    from sdk._runs import parse_assignments, placeholders_of
+
+    if not pairs:
+        return version, {}
+    asset = quote(content_id, safe="")
+    if version is None:
+        listed = session.get(f"/assets/{asset}/versions")
+        usable = [v for v in listed if v.get("status") != "yanked"]
+        if not usable:
+            raise ConfigurationError(f"asset {content_id} has no version you can import")
+        chosen = usable[0]  # newest first
+    else:
+        chosen = session.get(f"/assets/{asset}/versions/{quote(version, safe='')}")
+    manifest = chosen.get("manifest") or {}
+    workflow = {"spec": manifest.get("spec") or {}}
+    try:
+        values = parse_assignments(pairs, placeholders_of(workflow), "--param")
+    except ValueError as exc:
+        raise ConfigurationError(f"{content_id}@{chosen['version']}: {exc}") from None
+    return str(chosen["version"]), values
+
+
+def _run_asset(session: Session, args: argparse.Namespace) -> int:
+    from urllib.parse import quote
+
+    from sdk._errors import ApiError
+    from sdk._refs import execution_label
+
+    if args.scene:
+        raise ConfigurationError(
+            "--scene runs part of a workflow that has run before; run the asset whole first, "
+            "then 'gallery run WORKFLOW --scene ...'"
+        )
+    content_id, _, version = args.target.strip().partition("@")
+    if not content_id or "/" in content_id or (args.target.count("@") and not version):
+        raise ConfigurationError(
+            f"{args.target!r} is neither one of your workflows nor CONTENT_ID[@VERSION]"
+        )
+    chosen, parameters = _asset_values(session, content_id, version or None, args.param)
+    body: dict[str, Any] = {"workspace": args.workspace, "parameters": parameters}
+    if chosen:
+        body["version"] = chosen
+    if args.name:
+        body["name"] = args.name
+    try:
+        done = session.post(f"/assets/{quote(content_id, safe='')}/run", json=body)
+    except ApiError as exc:
+        if exc.status == 404 and not version:
+            raise ConfigurationError(
+                f"{args.target!r} is neither one of your workflows (an id, or a name in "
+                f"workspace {args.workspace!r}) nor a workflow asset you can see: {exc.detail}"
+            ) from None
+        raise
+    workflow = done["workflow"]
+    where = f"{workflow['workspace']}/{workflow['name']}"
+    source = f"{workflow['source_content_id']}@{workflow['source_version']}"
+    verb = "using" if done["reused"] else "imported"
+    how = "imported before" if done["reused"] else "new"
+    print(f"{verb} {source} as {where} ({how}; workflow id {workflow['id']})", flush=True)
+    execution = done.get("execution")
+    if execution is None:
+        missing = list(done["missing"])
+        values = " ".join(f"-p {name}=VALUE" for name in missing)
+        print(
+            f"error: not started: {where} needs a value for {', '.join(missing)}; save them with\n"
+            f"  gallery config {workflow['id']} {values}\n"
+            f"then run 'gallery run {workflow['id']}', or give them now: "
+            f"gallery run {args.target} {values}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"started {execution_label(execution)} (id {execution['id']})", flush=True)
+    if args.follow:
+        return _follow(session, execution["id"])
+    return 0
+
+
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="gallery run", description="Start an execution of a workflow in a workspace."
+        prog="gallery run",
+        description="Start an execution of one of your workflows, or run a workflow asset of "
+        "the catalog in one call (import it, then start it).",
+        epilog=RUN_RULE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("workflow", help="runtime workflow id, or its name in the workspace")
+    parser.add_argument(
+        "target",
+        metavar="TARGET",
+        help="workflow id or name, else CONTENT_ID[@VERSION] of a workflow asset (see below)",
+    )
     add_param_option(parser, "placeholder value for this run")
     parser.add_argument("--scene", help="run only this scene of the workflow")
     parser.add_argument("--workspace", "-w", default="default")
+    parser.add_argument(
+        "--name",
+        help="name of the workflow an asset is imported as (default: the one imported from "
+        "that version before, else a new name)",
+    )
     parser.add_argument("--follow", "-f", action="store_true", help="watch it until it ends")
     args = parser.parse_args(argv)
     from sdk._refs import execution_label
-    from sdk._runs import find_workflow, start_execution
+    from sdk._runs import start_execution
 
     with Session() as session:
-        workflow = find_workflow(session, args.workflow, args.workspace)
+        workflow = _own_workflow(session, args.target, args.workspace)
+        if workflow is None:
+            return _run_asset(session, args)
+        if args.name:
+            raise ConfigurationError("--name is for a catalog asset; this is a workflow of yours")
         parameters = _values(args.param, workflow, "--param")
         execution = start_execution(session, workflow["id"], parameters, args.scene)
         print(f"started {execution_label(execution)} (id {execution['id']})", flush=True)
@@ -518,20 +647,16 @@ def logs(argv: list[str]) -> int:
     import codecs
 
     from sdk._errors import ApiError
-    from sdk._runs import STEP_ENDS, find_step, read_execution
+    from sdk._runs import StepWatch
 
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     offset = 0
     with Session() as session:
         execution_id = resolve_execution(session, args.execution)
         path = f"/executions/{execution_id}/steps/{args.step}/logs"
+        watch = StepWatch(session, execution_id, args.step) if args.follow else None
         while True:
-            ended = True
-            if args.follow:
-                ended = (
-                    find_step(read_execution(session, execution_id), args.step)["status"]
-                    in STEP_ENDS
-                )
+            ended = watch is None or watch.ended(session)
             params: dict[str, Any] = {"offset": offset}
             if args.attempt:
                 params["attempt"] = args.attempt
