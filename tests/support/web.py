@@ -29,7 +29,7 @@ class WebClient(httpx.Client):
         self, path: str, fields: dict[str, Any] | None = None, **kwargs: Any
     ) -> httpx.Response:
         """POST a form as the page would: with this browser's CSRF token."""
-        data = {"_csrf": self.csrf("/"), **(fields or {})}
+        data = {"_csrf": self.csrf("/login"), **(fields or {})}
         return self.post(path, data=data, **kwargs)
 
 
