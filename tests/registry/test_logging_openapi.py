@@ -78,6 +78,8 @@ def test_every_request_is_one_json_line_with_its_id(served: tuple[str, Path]) ->
     assert entry["status"] == 200
     assert isinstance(entry["duration_ms"], float)
     assert entry["time"]
+    name, _, took = answer.headers["server-timing"].partition(";dur=")
+    assert name == "app" and 0 <= float(took) <= entry["duration_ms"]
 
 
 def test_a_callers_request_id_is_kept_and_a_bad_one_replaced(served: tuple[str, Path]) -> None:
