@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck bench-registry bench-runner fuzz clean-venv
+.PHONY: up test lint typecheck bench-registry bench-runner bench-web fuzz clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "Installing Gallery and its pinned dependencies into $(VENV) (first run: a minute or two) ..."
@@ -33,6 +33,9 @@ bench-registry: $(STAMP)
 
 bench-runner: $(STAMP)
 	$(BIN)/python -m tests.bench.runner $(BENCH_ARGS)
+
+bench-web: $(STAMP)
+	$(BIN)/python -m tests.bench.web $(BENCH_ARGS)
 
 # Schemathesis on every operation with a budget far beyond CI's (FUZZ_EXAMPLES per operation;
 # FUZZ_SEED=random explores anew; -s shows what it tried), then the hand-made malformed input.
