@@ -46,5 +46,10 @@ fuzz: $(STAMP)
 		tests/registry/test_fuzz_api.py tests/runner/test_fuzz_runs.py
 	$(BIN)/pytest -n 0 -q tests/registry/test_malformed_input.py
 
+# Desktop and phone screenshots of the web console's main pages, on a Gallery with demo data
+# started for the purpose (tests/browser/screens.py; needs /usr/bin/chromium).
+screens: $(STAMP)
+	$(BIN)/python -m tests.browser.screens
+
 clean-venv:
 	rm -rf $(VENV)

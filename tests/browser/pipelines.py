@@ -198,9 +198,10 @@ def publish(
     visibility: str = "public",
     tags: list[str] | None = None,
     description: str | None = None,
+    terms: str | None = None,
 ) -> Published:
     """Release ``workflow`` to the gallery as ``client``'s user (the SDK's own path), then
-    set the asset's tags (and description) over the API."""
+    set the asset's tags, description and terms over the API."""
     base = str(client.base_url).rstrip("/").removesuffix("/api/v1")
     workflow.session = wf.Session(base, token_of(client))
     release = workflow.release_to_gallery(title=title, visibility=visibility)
@@ -209,6 +210,8 @@ def publish(
         changes["tags"] = tags
     if description is not None:
         changes["description"] = description
+    if terms is not None:
+        changes["terms"] = terms
     if changes:
         answer = client.patch(f"/assets/{release.content_id}", json=changes)
         assert answer.status_code == 200, answer.text

@@ -1,0 +1,124 @@
+"""Demo data for the screenshots and the accessibility audit, made through the API as users
+would: a publisher's public workflow (a DAG with metrics and a waiting step) and a few more
+assets, and a consumer who ran it three times — one run succeeded, one failed and was retried
+with a changed value, one waits for its export name (the to-do list)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.browser.pipelines import Published, job_dir, journey, publish
+from tests.support.gallery import Gallery, new_asset
+from tests.support.gallery import publish as publish_version
+from tests.support.runner import step, step_is, wait_for
+
+
+@dataclass(frozen=True)
+class Demo:
+    publisher: tuple[str, str]
+    consumer: tuple[str, str]
+    asset: Published
+    workflow_id: str
+    workspace: str
+    succeeded: str
+    """A run that went through: its waiting step was continued."""
+    retried: str
+    """A run whose train step failed, retried with fail=false and a new score, then continued."""
+    waiting: str
+    """A run whose export step waits for its release name (on the to-do list)."""
+
+
+def _start(client: httpx.Client, workflow_id: str, **parameters: object) -> str:
+    answer = client.post(f"/workflows/{workflow_id}/executions", json={"parameters": parameters})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def _continue(client: httpx.Client, execution_id: str, name: str) -> None:
+    wait_for(client, execution_id, step_is("export", "waiting_input"))
+    answer = client.post(
+        f"/executions/{execution_id}/steps/export/continue", json={"inputs": {"release_name": name}}
+    )
+    assert answer.status_code == 200, answer.text
+    done = wait_for(client, execution_id)
+    assert done["status"] == "succeeded", done
+
+
+def _more_assets(client: httpx.Client) -> None:
+    """A few more catalog cards: an algorithm with a release, a model and a dataset."""
+    for kind, title, tags, description in [
+        ("algorithm", "Gradient-boosted trees", ["tabular", "classic"], "Boosted trees."),
+        ("model", "Sentiment classifier", ["nlp"], "A small English sentiment model."),
+        ("dataset", "Street signs", ["vision", "images"], "12k labelled street-sign photos."),
+    ]:
+        asset = new_asset(
+            client,
+            kind=kind,
+            title=title,
+            tags=tags,
+            description=description,
+            visibility="public",
+        )
+        if kind == "algorithm":
+            answer = publish_version(client, asset["content_id"])
+            assert answer.status_code in (200, 201), answer.text
+
+
+def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: str = "bob") -> Demo:
+    """Make the demo's users, assets and runs on ``gallery`` (``root``: a scratch folder)."""
+    users = []
+    for name in (publisher, consumer):
+        password = "demo-" + uuid.uuid4().hex[:12]
+        answer = gallery.admin.post("/users", json={"username": name, "password": password})
+        assert answer.status_code == 201, answer.text
+        users.append((name, password))
+    alice, bob = (gallery.login(*u) for u in users)
+
+    asset = publish(
+        alice,
+        journey(job_dir(root), name="image_classifier"),
+        title="Image classifier pipeline",
+        tags=["vision", "training"],
+        terms="For demonstrations only; no warranty.",
+        description=(
+            "Prepares a labelled image set, trains a classifier and exports it once someone "
+            "approves the release name. Set `score` to the accuracy the model should report; "
+            "switch `fail` on to see a failed step and Retry."
+        ),
+    )
+    _more_assets(alice)
+
+    ran = bob.post(f"/assets/{asset.content_id}/run", json={})
+    assert ran.status_code == 201, ran.text
+    workflow = ran.json()["workflow"]
+    workflow_id = str(workflow["id"])
+
+    succeeded = _start(bob, workflow_id, score=0.72)
+    _continue(bob, succeeded, "classifier-v1")
+
+    retried = _start(bob, workflow_id, score=0.64, fail=True)
+    failed = wait_for(bob, retried, step_is("train", "failed"))
+    assert step(failed, "train")["status"] == "failed", failed
+    answer = bob.post(
+        f"/executions/{retried}/steps/train/retry",
+        json={"parameters": {"fail": False, "score": 0.81}},
+    )
+    assert answer.status_code == 200, answer.text
+    _continue(bob, retried, "classifier-v2")
+
+    waiting = _start(bob, workflow_id, score=0.77)
+    wait_for(bob, waiting, step_is("export", "waiting_input"))
+    return Demo(
+        publisher=users[0],
+        consumer=users[1],
+        asset=asset,
+        workflow_id=workflow_id,
+        workspace=str(workflow.get("workspace", "default")),
+        succeeded=succeeded,
+        retried=retried,
+        waiting=waiting,
+    )
