@@ -9,7 +9,8 @@ from litestar.params import JSONBody, QueryParameter
 
 from registry.context import CtxDep, UserDep, signed_in_routes
 from registry.errors import Conflict, InvalidInput
-from registry.params import EXCEPTION_HANDLERS, WorkflowId, WorkspaceName
+from registry.executions.quick_run import QuickRunBody, QuickRunRead, run_asset
+from registry.params import EXCEPTION_HANDLERS, ContentId, WorkflowId, WorkspaceName
 from registry.workspaces import service
 from registry.workspaces.schemas import (
     WorkflowConfig,
@@ -93,6 +94,29 @@ async def import_workflow(
     return Response(service.to_read(row, workspace), status_code=201 if created else 200)
 
 
+@post("/assets/{content_id:str}/run", status_code=201)
+async def run_workflow_asset(
+    ctx: CtxDep, user: UserDep, content_id: ContentId, data: JSONBody[QuickRunBody | None] = None
+) -> Response[QuickRunRead]:
+    """Run a workflow asset in one call: import the version (default: the latest you may
+    import) into the workspace (default: ``default``), or reuse the workflow imported from it
+    there before (``reused``), and start it when every required placeholder has a value;
+    otherwise ``execution`` is null and ``missing`` names them. 201 when it imported or
+    started something, else 200."""
+    body = data or QuickRunBody()
+    done = await run_asset(
+        ctx,
+        user,
+        content_id,
+        body.version,
+        workspace=body.workspace,
+        name=body.name,
+        parameters=body.parameters,
+    )
+    created = not done.reused or done.execution is not None
+    return Response(done.read(), status_code=201 if created else 200)
+
+
 @get("/workflows/{workflow_id:str}")
 async def read_workflow(ctx: CtxDep, user: UserDep, workflow_id: WorkflowId) -> WorkflowRead:
     async with ctx.db.read() as session:
@@ -159,6 +183,7 @@ router = Router(
             create_workspace,
             list_workflows,
             import_workflow,
+            run_workflow_asset,
             read_workflow,
             update_workflow,
             save_config,
