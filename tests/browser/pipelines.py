@@ -32,6 +32,7 @@ parser.add_argument("--metrics", default=None)
 parser.add_argument("--score", type=float, default=0.5)
 parser.add_argument("--fail", default="false")
 parser.add_argument("--name", default="")
+parser.add_argument("--metric_key", default="accuracy")
 parser.add_argument("--metric_title", default="Accuracy")
 parser.add_argument("--say", default="")
 args = parser.parse_args()
@@ -50,7 +51,7 @@ if args.metrics:
     labels = ["cat", "dog", "bird"]
     losses = [round((1 - s) * 2 / e, 4) for e in range(1, 6)]
     metrics = [
-        {"key": "accuracy", "title": args.metric_title, "type": "float", "data": {"value": s}},
+        {"key": args.metric_key, "title": args.metric_title, "type": "float", "data": {"value": s}},
         {"key": "loss", "title": "Loss by epoch", "type": "line chart", "data": {
             "x_axis": [{"title": "epoch", "value": [1, 2, 3, 4, 5]}],
             "y_axis": [{"title": "loss", "value": losses}],
@@ -127,6 +128,7 @@ def journey(
     name: str | None = None,
     desc: str = "Prepare data, train a model and export it once someone approves the name.",
     train_title: str = "Train the model",
+    metric_key: str = "accuracy",
     metric_title: str = "Accuracy",
     say: str = "",
 ) -> wf.Workflow:
@@ -159,7 +161,13 @@ def journey(
         code,
         "train",
         title=train_title,
-        parameters={"score": score, "fail": fail, "metric_title": metric_title, "say": say},
+        parameters={
+            "score": score,
+            "fail": fail,
+            "metric_key": metric_key,
+            "metric_title": metric_title,
+            "say": say,
+        },
         inputs={"data": prepare.outputs["out"].as_input()},
         outputs={"out": out.join("model/")},
         metrics=out.join("metrics/"),
