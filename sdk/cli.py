@@ -414,7 +414,7 @@ def _run_asset(session: Session, args: argparse.Namespace) -> int:
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="gallery run",
-        description="Start an execution of one of your workflows, or run a workflow asset of "
+        description="Start an execution of one of your workflows, or run a workflow asset of\n"
         "the catalog in one call (import it, then start it).",
         epilog=RUN_RULE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
