@@ -127,6 +127,21 @@ def page(context: BrowserContext, dialogs: Dialogs) -> Page:
 
 
 @pytest.fixture
+def page_without_js(browser: Browser, gallery: Gallery) -> Iterator[Page]:
+    """A tab of a fresh profile with JavaScript off: the pages must work as plain forms."""
+    fresh = browser.new_context(
+        base_url=gallery.base_url,
+        viewport=DESKTOP,  # type: ignore[arg-type]
+        java_script_enabled=False,
+    )
+    fresh.set_default_timeout(20_000)
+    try:
+        yield fresh.new_page()
+    finally:
+        fresh.close()
+
+
+@pytest.fixture
 def user(gallery: Gallery) -> tuple[str, str]:
     """A new user's name and password."""
     return gallery.new_user("b")
