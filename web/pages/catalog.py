@@ -1,67 +1,366 @@
-"""Server-rendered pages. For now: the public catalog with search and filters."""
+"""The catalog, asset pages and subscribing; what I published is in ``web.pages.my_assets``.
+
+Every read goes through the registry's own lookups (``find_asset``, ``find_version``,
+``list_versions``, ``search``) with the caller, so a page shows exactly what the API would
+answer them, and an asset they may not read is the same 404.
+"""
 
 from __future__ import annotations
 
-from html import escape
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from litestar import MediaType, get
-from litestar.params import QueryParameter
+from litestar import get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from registry.assets.schemas import AssetRead, Kind
-from registry.catalog.service import CatalogQuery, search
-from registry.context import CtxDep, PrincipalDep
+from registry.accounts.service import Principal
+from registry.assets.crud import asset_read, find_asset
+from registry.assets.models import Asset, Subscription
+from registry.assets.schemas import AssetRead, Kind, VersionRead
+from registry.assets.version_reads import find_version, list_versions, versions_read, with_changes
+from registry.catalog.service import CatalogPage, CatalogQuery, search
+from registry.context import current_principal
+from registry.errors import FieldError, InvalidInput, NotFound
+from registry.params import ASSET, VERSION
+from registry.subscriptions import service as subscriptions
+from registry.workspaces.schemas import WorkspaceRead
+from registry.workspaces.service import DEFAULT, my_workspaces
+from sdk.spec import AlgorithmAssetSpec, WorkflowSpec, gallery_algorithms
+from web.dag import dag_svg
+from web.pages import my_assets
+from web.render import AnyRequest, ctx_of, form_data, page, see_other
 
-_STYLE = """
-body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
-header{background:#24292f;color:#fff;padding:12px 24px;font-weight:600}
-main{max-width:960px;margin:24px auto;padding:0 16px}
-form{display:flex;gap:8px;margin-bottom:16px}
-input,select,button{font:inherit;padding:6px 10px;border:1px solid #d0d7de;border-radius:6px}
-.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px 16px;margin:8px 0}
-.meta{color:#57606a;font-size:13px}.tag{background:#ddf4ff;border-radius:10px;padding:0 8px;
-margin-right:4px;font-size:12px}
-"""
-
-
-def _card(item: AssetRead) -> str:
-    tags = "".join(f'<span class="tag">{escape(t)}</span>' for t in item.tags)
-    version = escape(item.latest_version or "no versions yet")
-    return (
-        f'<div class="card"><strong>{escape(item.title or item.name)}</strong> '
-        f'<span class="meta">{escape(item.kind)} · {escape(item.owner)}/{escape(item.name)} · '
-        f"{version} · {item.subscription_count} subscribers</span>"
-        f"<div>{escape(item.description[:300])}</div><div>{tags}</div></div>"
-    )
+KINDS = tuple(k.value for k in Kind)
+SORTS = ("popular", "newest", "name")
+PAGE_SIZE = 24
+"""Cards per catalog page (fills rows of 1, 2, 3 or 4 columns)."""
 
 
-@get("/", media_type=MediaType.HTML, include_in_schema=False)
+def content_id_of(value: str) -> str:
+    """A path's content id, or the API's 404 for one that cannot name an asset."""
+    if not ASSET.well_formed(value):
+        raise ASSET.not_found(value)
+    return value
+
+
+def errors_by_field(errors: list[FieldError]) -> dict[str, FieldError]:
+    """The first error of each field, for showing next to it."""
+    found: dict[str, FieldError] = {}
+    for error in errors:
+        found.setdefault(error.field, error)
+    return found
+
+
+# --- the catalog -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogFilters:
+    q: str
+    kind: str
+    tag: str
+    sort: str
+
+    def link(self, **changes: str | None) -> str:
+        """The catalog with these filters, some changed (None or "" drops one)."""
+        values = {"q": self.q, "kind": self.kind, "tag": self.tag, "sort": self.sort}
+        values.update({k: v or "" for k, v in changes.items() if k != "cursor"})
+        if values["sort"] == "popular":
+            values["sort"] = ""
+        query = {k: v for k, v in values.items() if v}
+        if changes.get("cursor"):
+            query["cursor"] = str(changes["cursor"])
+        return "/?" + urlencode(query) if query else "/"
+
+
+def _catalog_errors(kind: str, sort: str) -> list[FieldError]:
+    errors = []
+    if kind and kind not in KINDS:
+        errors.append(FieldError("kind", "one_of", f"{kind!r} is not a kind: {', '.join(KINDS)}"))
+    if sort not in SORTS:
+        errors.append(FieldError("sort", "one_of", f"{sort!r} is not an order: {', '.join(SORTS)}"))
+    return errors
+
+
+@get("/", include_in_schema=False)
 async def catalog_page(
-    ctx: CtxDep,
-    principal: PrincipalDep,
+    request: AnyRequest,
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
-    kind: Annotated[Kind | None, QueryParameter()] = None,
-    sort: Annotated[Literal["popular", "newest", "name"], QueryParameter()] = "popular",
-) -> str:
-    async with ctx.db.read() as session:
-        result = await search(session, CatalogQuery(q=q, kind=kind, sort=sort), principal)
-    options = "".join(
-        f'<option value="{k}"{" selected" if k == kind else ""}>{k}</option>'
-        for k in ("workflow", "algorithm", "model", "dataset")
+    kind: Annotated[str | None, QueryParameter(max_length=32)] = None,
+    tag: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    sort: Annotated[str | None, QueryParameter(max_length=32)] = None,
+    cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+) -> Template:
+    """Search what the caller may see: words, a kind, a tag, an order; keyset pages."""
+    filters = CatalogFilters(
+        q=(q or "").strip(),
+        kind=(kind or "").strip(),
+        tag=(tag or "").strip().lower(),
+        sort=(sort or "popular").strip(),
     )
-    sorts = "".join(
-        f'<option value="{s}"{" selected" if s == sort else ""}>{s}</option>'
-        for s in ("popular", "newest", "name")
-    )
-    cards = "".join(_card(item) for item in result.items) or "<p>No assets match.</p>"
-    return (
-        "<!doctype html><html><head><meta charset=utf-8><title>Gallery</title>"
-        f"<style>{_STYLE}</style></head><body><header>Gallery</header><main>"
-        f'<form><input name="q" placeholder="Search assets" value="{escape(q or "")}">'
-        f'<select name="kind"><option value="">any kind</option>{options}</select>'
-        f'<select name="sort">{sorts}</select><button>Search</button></form>'
-        f'<p class="meta">{result.total} assets</p>{cards}</main></body></html>'
+    errors = _catalog_errors(filters.kind, filters.sort)
+    result: CatalogPage | None = None
+    if not errors:
+        query = CatalogQuery(
+            q=filters.q or None,
+            kind=filters.kind or None,
+            tags=(filters.tag,) if filters.tag else (),
+            sort=filters.sort,  # type: ignore[arg-type]  # checked against SORTS above
+            page_size=PAGE_SIZE,
+            cursor=cursor or None,
+        )
+        try:
+            async with ctx_of(request).db.read() as session:
+                result = await search(session, query, await current_principal(request))
+        except InvalidInput as exc:
+            errors = exc.errors or [FieldError("query", "invalid", exc.detail)]
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return await page(
+        request,
+        "catalog.html",
+        status_code=422 if errors else 200,
+        title="Catalog",
+        filters=filters,
+        result=result,
+        errors=errors_by_field(errors),
+        error_list=errors,
+        kinds=KINDS,
+        sorts=SORTS,
+        paged=bool(cursor),
+        here=here,
     )
 
 
-PAGES = [catalog_page]
+# --- the asset page --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dependency:
+    content_id: str
+    version: str
+    steps: list[str]
+    title: str | None  # None: the caller may not read it
+    kind: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class AssetView:
+    asset: AssetRead
+    versions: list[VersionRead]
+    shown: VersionRead | None
+    workflow: WorkflowSpec | None
+    algorithm: AlgorithmAssetSpec | None
+    spec_problem: str | None
+    dependencies: list[Dependency]
+    subscribed: bool
+    workspaces: list[tuple[str, str]]
+
+    @property
+    def usable_versions(self) -> list[VersionRead]:
+        return [v for v in self.versions if v.status != "yanked"]
+
+    def context(self) -> dict[str, Any]:
+        dag = None
+        if self.workflow is not None:
+            dag = dag_svg(self.workflow, label_id="asset-dag")
+        return {"view": self, "dag": dag}
+
+
+def _spec_of(
+    kind: str, shown: VersionRead | None
+) -> tuple[WorkflowSpec | None, AlgorithmAssetSpec | None, str | None]:
+    """The shown version's workflow or algorithm spec; a problem when it holds one this
+    server cannot read (stored by an older server, or a publisher's own claim)."""
+    raw = shown.manifest.get("spec") if shown is not None else None
+    if not isinstance(raw, dict):
+        return None, None, None
+    try:
+        if kind == Kind.WORKFLOW:
+            return WorkflowSpec.model_validate(raw), None, None
+        if kind == Kind.ALGORITHM:
+            return None, AlgorithmAssetSpec.model_validate(raw), None
+    except (ValidationError, ValueError, TypeError):
+        return None, None, "this version's spec cannot be read by this server"
+    return None, None, None
+
+
+async def _dependencies(
+    session: AsyncSession,
+    shown: VersionRead | None,
+    workflow: WorkflowSpec | None,
+    principal: Principal | None,
+) -> list[Dependency]:
+    if shown is None:
+        return []
+    used_by: dict[tuple[str, str], list[str]] = {}
+    if workflow is not None:
+        try:
+            for step, content_id, version in gallery_algorithms(workflow):
+                used_by.setdefault((content_id, version), []).append(step)
+        except (ValueError, TypeError):
+            pass
+    found = []
+    for ref in shown.dependencies:
+        steps = used_by.get((ref.content_id, ref.version), [])
+        try:
+            asset = await find_asset(session, ref.content_id, principal)
+            row = await find_version(session, asset, ref.version, principal)
+        except NotFound:
+            found.append(Dependency(ref.content_id, ref.version, steps, None))
+            continue
+        found.append(
+            Dependency(
+                ref.content_id,
+                ref.version,
+                steps,
+                asset.title or asset.name,
+                asset.kind,
+                row.status,
+            )
+        )
+    return found
+
+
+async def asset_view(
+    session: AsyncSession, content_id: str, version: str | None, principal: Principal | None
+) -> AssetView:
+    """Everything the asset page shows, read as ``principal``."""
+    asset: Asset = await find_asset(session, content_id_of(content_id), principal)
+    read = await asset_read(session, asset, principal)
+    rows = await list_versions(session, asset, principal)
+    versions = with_changes(await versions_read(session, asset, rows, principal))
+    shown: VersionRead | None = None
+    if version:
+        if not VERSION.well_formed(version):
+            raise VERSION.not_found(version, content_id=content_id)
+        row = await find_version(session, asset, version, principal)
+        shown = next((v for v in versions if v.version == row.version), None)
+    else:
+        wanted = read.latest_version
+        shown = next((v for v in versions if v.version == wanted), None)
+        shown = shown or (versions[0] if versions else None)
+    workflow, algorithm, problem = _spec_of(asset.kind, shown)
+    subscribed = False
+    spaces: list[WorkspaceRead] = []
+    if principal is not None:
+        key = (principal.user_id, asset.id)
+        subscribed = await session.get(Subscription, key) is not None
+        spaces = await my_workspaces(session, principal)
+    return AssetView(
+        asset=read,
+        versions=versions,
+        shown=shown,
+        workflow=workflow,
+        algorithm=algorithm,
+        spec_problem=problem,
+        dependencies=await _dependencies(session, shown, workflow, principal),
+        subscribed=subscribed,
+        workspaces=_workspace_choices(spaces, principal),
+    )
+
+
+def _workspace_choices(
+    spaces: list[WorkspaceRead], principal: Principal | None
+) -> list[tuple[str, str]]:
+    """(name, label) of the workspaces an import can go to: by name, the caller's own first
+    (as ``find_workspace`` looks them up), ``default`` always (it is made on first use)."""
+    if principal is None:
+        return []
+    own = [w for w in spaces if w.owner == principal.username]
+    shared = [w for w in spaces if w.owner != principal.username]
+    choices = {DEFAULT: DEFAULT}
+    for w in own:
+        choices.setdefault(w.name, w.name)
+    for w in shared:
+        choices.setdefault(w.name, f"{w.name} (shared by {w.owner})")
+    return list(choices.items())
+
+
+async def render_asset(
+    request: AnyRequest,
+    content_id: str,
+    version: str | None = None,
+    *,
+    status_code: int = 200,
+    errors: list[FieldError] | None = None,
+    open_import: bool = False,
+) -> Template:
+    user = await current_principal(request)
+    async with ctx_of(request).db.read() as session:
+        view = await asset_view(session, content_id, version, user)
+    return await page(
+        request,
+        "asset.html",
+        status_code=status_code,
+        title=view.asset.title or view.asset.name,
+        errors=errors_by_field(errors or []),
+        open_import=open_import,
+        sign_in=f"/login?{urlencode({'next': f'/assets/{view.asset.content_id}'})}",
+        **view.context(),
+    )
+
+
+@get("/assets/{content_id:str}", include_in_schema=False)
+async def asset_page(
+    request: AnyRequest,
+    content_id: FromPath[str],
+    version: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    dialog: Annotated[str | None, QueryParameter(name="import", max_length=10)] = None,
+) -> Template:
+    """An asset: description, versions, interface, DAG, dependencies, and what to do."""
+    return await render_asset(request, content_id, version or None, open_import=bool(dialog))
+
+
+@post("/assets/{content_id:str}/subscribe", include_in_schema=False)
+async def subscribe(request: AnyRequest, content_id: FromPath[str]) -> Redirect | Template:
+    """Subscribe; an asset with terms needs the terms box ticked (``accept_terms=on``)."""
+    content_id = content_id_of(content_id)
+    user = await current_principal(request)
+    if user is None:
+        return see_other(f"/login?{urlencode({'next': f'/assets/{content_id}'})}")
+    form = await form_data(request)
+    try:
+        async with ctx_of(request).db.write() as session:
+            asset = await find_asset(session, content_id, user, for_update=True)
+            accepted = form.get("accept_terms") == "on" or not asset.terms.strip()
+            await subscriptions.subscribe(
+                session, asset=asset, accept_terms=accepted, principal=user
+            )
+    except InvalidInput as exc:
+        errors = [
+            FieldError(e.field, e.rule, "tick the box to accept the asset's terms")
+            if e.field == "accept_terms"
+            else e
+            for e in exc.errors
+        ]
+        return await render_asset(
+            request, content_id, form.get("version") or None, status_code=422, errors=errors
+        )
+    return see_other(_back_to_asset(content_id, form.get("version")))
+
+
+@post("/assets/{content_id:str}/unsubscribe", include_in_schema=False)
+async def unsubscribe(request: AnyRequest, content_id: FromPath[str]) -> Redirect:
+    content_id = content_id_of(content_id)
+    user = await current_principal(request)
+    if user is None:
+        return see_other(f"/login?{urlencode({'next': f'/assets/{content_id}'})}")
+    form = await form_data(request)
+    async with ctx_of(request).db.write() as session:
+        asset = await find_asset(session, content_id, user, for_update=True)
+        await subscriptions.unsubscribe(session, asset=asset, principal=user)
+    return see_other(_back_to_asset(content_id, form.get("version")))
+
+
+def _back_to_asset(content_id: str, version: str | None) -> str:
+    if version and VERSION.well_formed(version):
+        return f"/assets/{content_id}?{urlencode({'version': version})}"
+    return f"/assets/{content_id}"
+
+
+PAGES = [catalog_page, asset_page, subscribe, unsubscribe, *my_assets.PAGES]

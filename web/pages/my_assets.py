@@ -1,0 +1,246 @@
+"""What I published: visibility, the status of each version (deprecate, yank) and its
+whitelist, through the same services as the API's PATCH and whitelist routes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import urlencode
+
+from litestar import get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry import access
+from registry.accounts.service import Principal
+from registry.assets.crud import find_asset, update_asset
+from registry.assets.schemas import (
+    AssetRead,
+    AssetUpdate,
+    VersionRead,
+    VersionUpdate,
+    Visibility,
+    WhitelistChange,
+)
+from registry.assets.version_reads import find_version, list_versions, versions_read
+from registry.assets.whitelists import change_whitelist
+from registry.catalog.service import CatalogQuery, search
+from registry.context import current_principal
+from registry.errors import FieldError, InvalidInput, pydantic_errors
+from registry.params import ASSET, VERSION
+from registry.versions.service import set_status
+from sdk.vocabulary import VersionStatus
+from web.render import AnyRequest, ctx_of, form_data, page, see_other
+
+PAGE_SIZE = 20
+SIGN_IN = "/login?next=/my/assets"
+_NAMES = re.compile(r"[\s,]+")
+
+
+@dataclass(frozen=True)
+class Published:
+    asset: AssetRead
+    versions: list[VersionRead]
+    whitelist_note: str | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What went wrong in one form of the page: ``form`` names it, ``errors`` by field."""
+
+    form: str
+    errors: dict[str, FieldError] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+    """What was sent, to fill the form in again."""
+
+    @classmethod
+    def of(
+        cls,
+        form: str,
+        errors: list[FieldError],
+        values: dict[str, str],
+        rename: dict[str, str] | None = None,
+    ) -> Problem:
+        found: dict[str, FieldError] = {}
+        for error in errors:
+            name = (rename or {}).get(error.field, error.field)
+            found.setdefault(name, FieldError(name, error.rule, error.message))
+        return cls(form, found, values)
+
+
+def _ids(content_id: str, version: str | None = None) -> None:
+    """Ids that cannot name an asset (version) are the API's 404."""
+    if not ASSET.well_formed(content_id):
+        raise ASSET.not_found(content_id)
+    if version is not None and not VERSION.well_formed(version):
+        raise VERSION.not_found(version, content_id=content_id)
+
+
+async def published_by(
+    session: AsyncSession, user: Principal, cursor: str | None
+) -> tuple[list[Published], str | None, int]:
+    """The caller's assets, newest first, a page at a time, with every version."""
+    found = await search(
+        session,
+        CatalogQuery(owner=user.username, sort="newest", page_size=PAGE_SIZE, cursor=cursor),
+        user,
+    )
+    items = []
+    for item in found.items:
+        asset = await find_asset(session, item.content_id, user)
+        rows = await list_versions(session, asset, user)
+        note = None
+        if not access.whitelist_applies(asset):
+            note = (
+                f"This asset is {asset.visibility}: whitelists let people in only while its "
+                "visibility is group."
+            )
+        items.append(Published(item, await versions_read(session, asset, rows, user), note))
+    return items, found.next_cursor, found.total
+
+
+async def _render(
+    request: AnyRequest,
+    user: Principal,
+    cursor: str | None,
+    *,
+    problem: Problem | None = None,
+    status_code: int = 200,
+) -> Template:
+    error = None
+    try:
+        async with ctx_of(request).db.read() as session:
+            items, next_cursor, total = await published_by(session, user, cursor or None)
+    except InvalidInput as exc:  # a cursor from somewhere else
+        items, next_cursor, total = [], None, 0
+        error, status_code = exc.detail, 422
+    return await page(
+        request,
+        "my_assets.html",
+        status_code=status_code,
+        title="My assets",
+        items=items,
+        next_cursor=next_cursor,
+        total=total,
+        cursor=cursor or "",
+        problem=problem,
+        page_error=error,
+        visibilities=[v.value for v in Visibility],
+        statuses=[s.value for s in VersionStatus],
+    )
+
+
+@get("/my/assets", include_in_schema=False)
+async def my_assets_page(
+    request: AnyRequest,
+    cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+) -> Template | Redirect:
+    user = await current_principal(request)
+    if user is None:
+        return see_other(SIGN_IN)
+    return await _render(request, user, cursor)
+
+
+def _back(content_id: str, cursor: str | None) -> str:
+    query = f"?{urlencode({'cursor': cursor})}" if cursor else ""
+    return f"/my/assets{query}#asset-{content_id}"
+
+
+@post("/my/assets/{content_id:str}/visibility", include_in_schema=False)
+async def set_visibility(request: AnyRequest, content_id: FromPath[str]) -> Template | Redirect:
+    """Public, group (whitelists decide) or private."""
+    _ids(content_id)
+    user = await current_principal(request)
+    if user is None:
+        return see_other(SIGN_IN)
+    form = await form_data(request)
+    try:
+        try:
+            data = AssetUpdate(visibility=form.get("visibility", ""))  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise InvalidInput.of("visibility", pydantic_errors(exc)) from None
+        async with ctx_of(request).db.write() as session:
+            asset = await find_asset(session, content_id, user, for_update=True)
+            await update_asset(session, asset=asset, data=data, principal=user)
+    except InvalidInput as exc:
+        problem = Problem.of(f"vis-{content_id}", exc.errors, form)
+        return await _render(
+            request, user, form.get("cursor"), problem=problem, status_code=exc.status
+        )
+    return see_other(_back(content_id, form.get("cursor")))
+
+
+@post("/my/assets/{content_id:str}/versions/{version:str}/status", include_in_schema=False)
+async def set_version_status(
+    request: AnyRequest, content_id: FromPath[str], version: FromPath[str]
+) -> Template | Redirect:
+    """Deprecate (still usable, with a warning) or yank (no new imports or runs)."""
+    _ids(content_id, version)
+    user = await current_principal(request)
+    if user is None:
+        return see_other(SIGN_IN)
+    form = await form_data(request)
+    try:
+        try:
+            data = VersionUpdate(status=form.get("status", ""))  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise InvalidInput.of("status", pydantic_errors(exc)) from None
+        async with ctx_of(request).db.write() as session:
+            asset = await find_asset(session, content_id, user, for_update=True)
+            row = await find_version(session, asset, version, user)
+            await set_status(session, asset=asset, version=row, status=data.status, principal=user)
+    except InvalidInput as exc:
+        problem = Problem.of(f"status-{content_id}-{version}", exc.errors, form)
+        return await _render(
+            request, user, form.get("cursor"), problem=problem, status_code=exc.status
+        )
+    return see_other(_back(content_id, form.get("cursor")))
+
+
+@post("/my/assets/{content_id:str}/versions/{version:str}/whitelist", include_in_schema=False)
+async def edit_whitelist(
+    request: AnyRequest, content_id: FromPath[str], version: FromPath[str]
+) -> Template | Redirect:
+    """``add``: user names and ``group:<name>`` entries (spaces or commas between them);
+    ``remove``: one entry. The change cascades to dependency versions I own."""
+    _ids(content_id, version)
+    user = await current_principal(request)
+    if user is None:
+        return see_other(SIGN_IN)
+    form = await form_data(request)
+    adding = "remove" not in form
+    where = "add" if adding else "remove"
+    names = [n for n in _NAMES.split(form.get(where, "")) if n]
+    try:
+        if not names:
+            raise InvalidInput.field(
+                where, "required", "name at least one user, or a group written group:<name>"
+            )
+        try:
+            data = WhitelistChange(principals=names)
+        except ValidationError as exc:
+            raise InvalidInput.of("whitelist", pydantic_errors(exc)) from None
+        async with ctx_of(request).db.write() as session:
+            asset = await find_asset(session, content_id, user, for_update=True)
+            row = await find_version(session, asset, version, user)
+            await change_whitelist(
+                session,
+                asset=asset,
+                version=row,
+                names=data.principals,
+                add=adding,
+                principal=user,
+            )
+    except InvalidInput as exc:
+        rename = {e.field: where for e in exc.errors}
+        problem = Problem.of(f"wl-{content_id}-{version}", exc.errors, form, rename)
+        return await _render(
+            request, user, form.get("cursor"), problem=problem, status_code=exc.status
+        )
+    return see_other(_back(content_id, form.get("cursor")))
+
+
+PAGES = [my_assets_page, set_visibility, set_version_status, edit_whitelist]
