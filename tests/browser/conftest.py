@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from tests.browser.demo import Demo, seed
 from tests.browser.pipelines import Published, job_dir, journey, publish
 from tests.conftest import Runtime
 from tests.support.browser import DESKTOP, Dialogs, chromium, chromium_missing
@@ -164,4 +165,16 @@ def public_workflow(
         journey(code),
         title="Shared journey " + uuid.uuid4().hex[:6],
         tags=["browser"],
+    )
+
+
+@pytest.fixture(scope="session")
+def demo(gallery: Gallery, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """The screenshots' demo data (tests/browser/demo.py) on the suite's Gallery."""
+    suffix = uuid.uuid4().hex[:6]
+    return seed(
+        gallery,
+        tmp_path_factory.mktemp("demo-code"),
+        publisher="alice" + suffix,
+        consumer="bob" + suffix,
     )

@@ -72,6 +72,17 @@ def sign_in(page: Page, username: str, password: str, *, next: str | None = None
     assert page.locator("header .me").inner_text() == username, page.content()
 
 
+def signed_in_state(browser: Browser, base_url: str, username: str, password: str) -> Any:
+    """The cookies of a browser signed in through the form, for ``new_context(storage_state=)``:
+    fresh contexts of the same user without signing in again."""
+    context = browser.new_context(base_url=base_url)
+    try:
+        sign_in(context.new_page(), username, password)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
 def sign_out(page: Page) -> None:
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
@@ -122,11 +133,18 @@ def too_wide(page: Page, limit: int = 12) -> list[str]:
                 const box = el.getBoundingClientRect();
                 if (box.right <= edge + 1 || box.width === 0) continue;
                 // an ancestor that sticks out too, or scrolls (or clips) its content, is the
-                // one to name
+                // one to name; an absolutely placed element escapes a scrolling box unless
+                // that box is positioned
+                const loose = ['absolute', 'fixed'].includes(getComputedStyle(el).position);
                 let parent = el.parentElement, inner = false;
                 while (parent && parent !== document.body) {
-                    if (parent.getBoundingClientRect().right > edge + 1 ||
-                        getComputedStyle(parent).overflowX !== 'visible') { inner = true; break; }
+                    const style = getComputedStyle(parent);
+                    const clips = style.overflowX !== 'visible' &&
+                        (!loose || style.position !== 'static');
+                    if (parent.getBoundingClientRect().right > edge + 1 || clips) {
+                        inner = true;
+                        break;
+                    }
                     parent = parent.parentElement;
                 }
                 if (inner) continue;
