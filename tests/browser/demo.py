@@ -86,8 +86,8 @@ def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: st
         terms="For demonstrations only; no warranty.",
         description=(
             "Prepares a labelled image set, trains a classifier and exports it once someone "
-            "approves the release name. Set `score` to the accuracy the model should report; "
-            "switch `fail` on to see a failed step and Retry."
+            "approves the release name. Set score to the accuracy the model should report; "
+            "switch fail on to see a failed step and Retry."
         ),
     )
     _more_assets(alice)
