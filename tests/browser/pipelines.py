@@ -35,6 +35,7 @@ parser.add_argument("--name", default="")
 parser.add_argument("--metric_key", default="accuracy")
 parser.add_argument("--metric_title", default="Accuracy")
 parser.add_argument("--say", default="")
+parser.add_argument("--options", default="{}")
 args = parser.parse_args()
 print(f"{args.mode}: starting", flush=True)
 if args.say:
@@ -132,13 +133,19 @@ def journey(
     metric_title: str = "Accuracy",
     say: str = "",
 ) -> wf.Workflow:
-    """prepare → train → export; ``score`` required without default, ``fail`` a switch,
-    ``release_name`` asked for while running (export waits)."""
+    """prepare → train → export; ``score`` required without default, ``options`` a JSON
+    object, ``fail`` a switch, ``release_name`` asked for while running (export waits)."""
     out = wf.data.OutputStorage(name="out", description="Where each run writes its results")
     score = wf.Placeholder(
         name="score",
         placeholder_type=wf.PlaceholderType.FLOAT,
         description="Accuracy the trained model reports",
+    )
+    options = wf.Placeholder(
+        name="options",
+        placeholder_type=wf.PlaceholderType.JSON,
+        default={"epochs": 5},
+        description="Training options (a JSON object)",
     )
     fail = wf.Placeholder(
         name="fail",
@@ -163,6 +170,7 @@ def journey(
         title=train_title,
         parameters={
             "score": score,
+            "options": options,
             "fail": fail,
             "metric_key": metric_key,
             "metric_title": metric_title,

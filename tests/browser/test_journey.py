@@ -111,9 +111,12 @@ def test_two_users_from_the_catalog_to_a_compared_retried_run(
     first = _execution_id(page)
 
     # the open page follows the run until export waits for its name; the badge counts it
+    page.evaluate("window.stayed = true")  # gone if the page were loaded again
     _waits_live(page, "train", "succeeded")
     _waits_live(page, "export", "waiting_input")
+    expect(page.locator("[data-run-status]")).to_have_text("waiting for input")
     expect(page.locator("#todo-badge")).to_have_text("1", timeout=RUN_TIMEOUT)
+    assert page.evaluate("window.stayed === true"), "the page was reloaded"
 
     # the to-do list leads to the Continue form
     with page.expect_navigation():
