@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.demo import Demo, seed
 from tests.browser.pipelines import Published, job_dir, journey, publish
@@ -26,6 +26,10 @@ from tests.support.gallery import Gallery, fast_settings, running_gallery
 from tests.support.runner import TemporalServer, running_worker
 
 HERE = Path(__file__).parent
+
+# A page may take a few seconds on a loaded 2-core CI machine (the suite runs beside others):
+# assertions wait up to 15 s for what they expect (they pass as soon as it is there).
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
