@@ -10,12 +10,14 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 import sdk as wf
 from registry.executions.schemas import CompareRow
 from sdk import spec as ir
 from tests.conftest import Runtime
 from tests.runner.flows import imported, job, start, tool_dir
+from tests.support.browser import Dialogs, chromium, chromium_missing
 from tests.support.runner import step, step_is, wait_for
 from tests.support.web import WebClient, web_client, web_user
 from web.pages import step_forms
@@ -344,6 +346,73 @@ def test_pages_ask_to_sign_in_and_hide_what_is_not_yours(
     for action in ("rerun", "delete", "labels", "stop"):
         assert other.submit(f"{here}/{action}", {"labels": "x"}).status_code == 404
     assert browser.get(here).status_code == 200  # nothing of it was changed
+
+
+TICKER = r"""
+import sys, time
+print("tick: started", flush=True)
+time.sleep(3)
+print("tick: <b>ready</b>", flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.parametrize("events", [True, False], ids=["events", "polling"])
+def test_the_open_page_follows_the_run_and_its_log_without_reloading(
+    runtime: Runtime, browser: WebClient, tmp_path: Path, events: bool
+) -> None:
+    """A step that writes a line, waits, writes another, then runs until stopped: the open
+    page's log reads on from where the page's copy ended (each line once, as text), and when
+    the run is stopped (elsewhere) its statuses and buttons change without a reload: by
+    server-sent events, or by polling when the browser has no EventSource."""
+    missing = chromium_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    code = tmp_path / "ticker"
+    code.mkdir()
+    (code / "tool.py").write_text(TICKER)
+    workflow_id = imported(
+        browser.api, wf.Workflow(name="ticker", desc="", steps=[job("tick", code)])
+    )
+    with chromium() as chrome:
+        context = chrome.new_context(base_url=runtime.gallery.base_url)
+        context.add_cookies(
+            [
+                {"name": name, "value": value, "url": runtime.gallery.base_url}
+                for name, value in browser.cookies.items()
+            ]
+        )
+        if not events:
+            context.add_init_script("delete window.EventSource;")
+        page = context.new_page()
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
+        dialogs = Dialogs()
+        dialogs.watch(page)
+        execution = start(browser.api, workflow_id)
+        wait_for(browser.api, execution["id"], step_is("tick", "running"))
+        page.goto(f"/executions/{execution['id']}")
+        node = page.locator('svg.dag g.node[data-step="tick"]')
+        assert node.get_attribute("data-status") == "running"
+        expect(page.locator("#log")).to_contain_text("tick: <b>ready</b>", timeout=30_000)
+        log = page.locator("#log").text_content() or ""
+        assert log.count("tick: started") == 1 and log.count("tick: <b>ready</b>") == 1
+        assert page.locator("#log b").count() == 0  # appended as text
+        assert node.get_attribute("data-status") == "running"  # it sleeps until stopped
+        page.evaluate("window.stillThisPage = true")
+        assert browser.api.post(f"/executions/{execution['id']}/stop").status_code == 200
+        expect(node).to_have_attribute("data-status", "stopped", timeout=30_000)
+        expect(page.locator("[data-run-status]")).to_have_text("stopped", timeout=30_000)
+        expect(node.locator(".node-status")).to_have_text("stopped")
+        expect(page.get_by_role("button", name="Rerun")).to_be_visible()  # the header, again
+        assert page.evaluate("window.stillThisPage") is True  # no reload
+        streamed = [url for url in asked if url.endswith(f"{execution['id']}/events")]
+        polled = [url for url in asked if url.endswith(f"/api/v1/executions/{execution['id']}")]
+        assert (bool(streamed), bool(polled)) == (events, not events)
+        assert any("/steps/tick/logs?offset=" in url for url in asked)  # the live tail
+        assert dialogs.seen == []
+        context.close()
+    assert wait_for(browser.api, execution["id"])["status"] == "stopped"
 
 
 def test_compare_rule_lowest_for_losses_and_errors() -> None:
