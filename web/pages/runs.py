@@ -1,48 +1,26 @@
-"""Executions, runs, their comparison and the to-do list.
-
-The execution page shows a run (its DAG, live, and one step's panel: values, outputs, log,
-metrics, Continue / Retry / Stop); every button is a form that goes through
-``registry.executions.actions`` (what the API calls too) and comes back with a redirect, or
-with the page again showing the registry's field errors next to the fields.
-"""
+"""All my runs, their comparison and the to-do list (the execution page and its actions are
+in ``web.pages.execution``)."""
 
 from __future__ import annotations
 
-import codecs
-import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from dataclasses import dataclass
+from typing import Annotated
 
-from litestar import get, post
-from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
-from markupsafe import Markup
-from pydantic import ValidationError
+from litestar import get
+from litestar.params import QueryParameter
+from litestar.response import Template
 
-from registry.accounts.service import Principal
-from registry.context import Context
-from registry.errors import FieldError, InvalidInput, NotFound, pydantic_errors
-from registry.executions import actions, service
+from registry.executions import service
 from registry.executions.models import EXECUTION_STATUSES, OPEN_STATUSES
-from registry.executions.outputs import stored_outputs
-from registry.executions.schemas import CompareRow, ExecutionRead, ExecutionUpdate, StepRead
-from registry.params import EXECUTION, STEP
-from registry.workspaces import service as workspaces
-from sdk import spec as ir
-from web.charts import fmt, metrics_view
-from web.dag import dag_svg
-from web.pages import step_forms
-from web.render import AnyRequest, ctx_of, form_data, page, see_other, signed_in_user
-from web.session import safe_next
+from registry.executions.schemas import CompareRow
+from web.charts import fmt
+from web.pages import execution
+from web.pages.execution import checked_execution_id, value_text
+from web.render import AnyRequest, ctx_of, page, signed_in_user
 
-LOG_TAIL_BYTES = 64 * 1024
-"""How much of a step's log the page shows without JavaScript (the end of it)."""
 RUNS_SHOWN = 500
-STOPPABLE_STEPS = ("pending", "running", "waiting_input")
-RETRYABLE_STEPS = ("failed", "stopped")
 LOWER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse")
 """A metric whose name holds one of these words is best when lowest (the others: highest)."""
 BEST_RULE = (
@@ -50,374 +28,6 @@ BEST_RULE = (
     f"contains a word {', '.join(repr(w) for w in LOWER_IS_BETTER)} or ends in 'loss' or "
     "'error', the highest for every other metric."
 )
-
-
-# --- ids in paths ------------------------------------------------------------------------------
-
-
-def _execution_id(value: str) -> str:
-    """A path's execution id, held to the API's rule (an ill-formed one is a 404)."""
-    if not EXECUTION.well_formed(value):
-        raise EXECUTION.not_found(value)
-    return value
-
-
-def _step_name(execution_id: str, value: str) -> str:
-    if not STEP.well_formed(value):
-        raise STEP.not_found(value, execution_id=execution_id)
-    return value
-
-
-def _here(execution_id: str, step: str | None = None, anchor: str = "") -> str:
-    query = f"?{urlencode({'step': step})}" if step else ""
-    return f"/executions/{execution_id}{query}{anchor}"
-
-
-# --- the execution page -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """An execution the user may see, with its workflow's spec and storage namespace."""
-
-    read: ExecutionRead
-    spec: ir.WorkflowSpec | None
-    space: str
-
-
-async def _load(ctx: Context, user: Principal, execution_id: str) -> Loaded:
-    async with ctx.db.read() as session:
-        execution, workflow, workspace = await service.find_execution(session, execution_id, user)
-        steps = await service.steps_of(session, execution)
-        space = await workspaces.namespace_of(session, workspace)
-    read = service.to_read(execution, workflow, workspace, steps)
-    return Loaded(read, workspaces.readable_spec(workflow), space)
-
-
-@dataclass
-class Problems:
-    """A refused form, shown again: which form, errors by field, the others, what was sent."""
-
-    form: str
-    fields: dict[str, str] = field(default_factory=dict)
-    general: list[str] = field(default_factory=list)
-    submitted: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Output:
-    name: str
-    value: str
-    href: str | None
-
-
-@dataclass(frozen=True)
-class LogTail:
-    text: str
-    offset: int
-    """Where the page's log ends (bytes): the live tail reads on from here."""
-    attempt: str
-    cut: int
-    """Bytes before the part shown."""
-
-
-@dataclass
-class Panel:
-    step: StepRead
-    outputs: list[Output]
-    all_outputs: str | None
-    log: LogTail | None
-    log_url: str
-    metrics: Markup
-    continue_fields: list[step_forms.Field]
-    retry_fields: list[step_forms.Field]
-    can_stop: bool
-    problems: Problems | None
-
-
-def default_step(steps: Sequence[StepRead]) -> StepRead | None:
-    """The step a person most likely came for: waiting, else failed, else running, else the
-    first."""
-    for status in ("waiting_input", "failed", "running"):
-        for step in steps:
-            if step.status == status:
-                return step
-    return steps[0] if steps else None
-
-
-def _value_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-async def _log_tail(ctx: Context, user: Principal, execution_id: str, step: str) -> LogTail | None:
-    """The end of the step's log (the last ``LOG_TAIL_BYTES``), decoded up to the last whole
-    character; None when it has none yet."""
-    try:
-        size = (await actions.log_chunk(ctx, user, execution_id, step, offset=2**62)).size
-        start = max(0, size - LOG_TAIL_BYTES)
-        chunk = await actions.log_chunk(
-            ctx, user, execution_id, step, offset=start, limit=LOG_TAIL_BYTES
-        )
-    except NotFound:
-        return None
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    text = decoder.decode(chunk.data, final=False)
-    pending = len(decoder.getstate()[0])  # an unfinished character: read again later
-    if start > 0:  # begin at a whole line
-        text = text.split("\n", 1)[1] if "\n" in text else text
-    return LogTail(text, start + len(chunk.data) - pending, chunk.attempt, start)
-
-
-def _fields(
-    placeholders: Sequence[ir.PlaceholderSpec],
-    values: dict[str, Any],
-    problems: Problems | None,
-    form: str,
-) -> list[step_forms.Field]:
-    mine = problems if problems is not None and problems.form == form else None
-    return [
-        step_forms.field_for(
-            p,
-            values.get(p.name, p.default),
-            submitted=mine.submitted.get(p.name) if mine else None,
-            error=mine.fields.get(p.name) if mine else None,
-        )
-        for p in placeholders
-    ]
-
-
-async def _panel(
-    ctx: Context, user: Principal, loaded: Loaded, step: StepRead, problems: Problems | None
-) -> Panel:
-    read, spec = loaded.read, loaded.spec
-    base = f"/api/v1/executions/{read.id}/steps/{quote(step.name)}"
-    downloadable = stored_outputs(step.outputs, loaded.space)
-    outputs = [
-        Output(
-            name,
-            _value_text(value),
-            f"{base}/outputs/{quote(name)}" if name in downloadable else None,
-        )
-        for name, value in step.outputs.items()
-    ]
-    placeholders = {p.name: p for p in spec.placeholders} if spec is not None else {}
-    waiting = [placeholders[w.name] for w in step.waiting_for if w.name in placeholders]
-    continue_fields: list[step_forms.Field] = []
-    if step.status == "waiting_input":
-        continue_fields = _fields(waiting, {}, problems, "continue")
-    retry_fields: list[step_forms.Field] = []
-    if step.status in RETRYABLE_STEPS and spec is not None:
-        retry_fields = _fields(spec.placeholders, read.parameters, problems, "retry")
-    log = await _log_tail(ctx, user, read.id, step.name) if step.has_log else None
-    return Panel(
-        step=step,
-        outputs=outputs,
-        all_outputs=f"{base}/outputs" if downloadable else None,
-        log=log,
-        log_url=f"{base}/logs",
-        metrics=metrics_view(step.metrics, prefix=f"metric-{step.name}"),
-        continue_fields=continue_fields,
-        retry_fields=retry_fields,
-        can_stop=step.status in STOPPABLE_STEPS and read.status in OPEN_STATUSES,
-        problems=problems,
-    )
-
-
-async def _execution_page(
-    request: AnyRequest,
-    user: Principal,
-    execution_id: str,
-    step: str | None,
-    *,
-    problems: Problems | None = None,
-    status_code: int = 200,
-) -> Template:
-    ctx = ctx_of(request)
-    loaded = await _load(ctx, user, execution_id)
-    read, spec = loaded.read, loaded.spec
-    in_run = {s.name: s for s in read.steps}
-    in_spec = [s.name for s in spec.steps] if spec is not None else []
-    if step is not None and step not in in_run and step not in in_spec:
-        raise NotFound(f"{read.name} has no step {step!r}")
-    selected = in_run.get(step) if step is not None else default_step(read.steps)
-    dag = None
-    if spec is not None:
-        statuses = {name: "not_in_run" for name in in_spec} | {s.name: s.status for s in read.steps}
-        dag = dag_svg(
-            spec,
-            statuses,
-            href=lambda name: _here(read.id, name),
-            label_id="dag-title",
-        )
-    panel = await _panel(ctx, user, loaded, selected, problems) if selected else None
-    labels_problems = problems if problems is not None and problems.form == "labels" else None
-    return await page(
-        request,
-        "execution.html",
-        status_code=status_code,
-        title=f"{read.workflow_name} {read.name}",
-        execution=read,
-        dag=dag,
-        panel=panel,
-        chosen=step,
-        outside=step if step is not None and selected is None else None,
-        is_open=read.status in OPEN_STATUSES,
-        labels_problems=labels_problems,
-    )
-
-
-@get("/executions/{execution_id:str}", include_in_schema=False)
-async def execution_page(
-    request: AnyRequest,
-    execution_id: FromPath[str],
-    step: Annotated[str | None, QueryParameter(max_length=64)] = None,
-) -> Template:
-    user = await signed_in_user(request)
-    return await _execution_page(request, user, _execution_id(execution_id), step)
-
-
-async def _next(request: AnyRequest, default: str) -> tuple[dict[str, str], str]:
-    form = await form_data(request)
-    return form, safe_next(form.get("next"), default)
-
-
-@post("/executions/{execution_id:str}/stop", include_in_schema=False)
-async def stop_run(request: AnyRequest, execution_id: FromPath[str]) -> Redirect:
-    user = await signed_in_user(request)
-    execution_id = _execution_id(execution_id)
-    _, target = await _next(request, _here(execution_id))
-    await actions.stop(ctx_of(request), user, execution_id)
-    return see_other(target)
-
-
-@post("/executions/{execution_id:str}/rerun", include_in_schema=False)
-async def rerun(request: AnyRequest, execution_id: FromPath[str]) -> Redirect:
-    """A new run with this one's values; the new run's page."""
-    user = await signed_in_user(request)
-    started = await actions.rerun(ctx_of(request), user, _execution_id(execution_id))
-    return see_other(_here(started.id))
-
-
-@post("/executions/{execution_id:str}/delete", include_in_schema=False)
-async def delete_run(request: AnyRequest, execution_id: FromPath[str]) -> Redirect:
-    user = await signed_in_user(request)
-    _, target = await _next(request, "/runs")
-    if target.startswith(f"/executions/{execution_id}"):
-        target = "/runs"  # the page is gone
-    await actions.delete(ctx_of(request), user, _execution_id(execution_id))
-    return see_other(target)
-
-
-def split_labels(text: str) -> list[str]:
-    return [label for label in re.split(r"[\s,]+", text) if label]
-
-
-@post("/executions/{execution_id:str}/labels", include_in_schema=False)
-async def set_labels(request: AnyRequest, execution_id: FromPath[str]) -> Redirect | Template:
-    user = await signed_in_user(request)
-    execution_id = _execution_id(execution_id)
-    form, target = await _next(request, _here(execution_id))
-    text = form.get("labels", "")
-    try:
-        labels = ExecutionUpdate(labels=split_labels(text)).labels
-    except ValidationError as exc:
-        errors = pydantic_errors(exc)
-        problems = Problems(
-            "labels",
-            fields={"labels": "; ".join(e.message for e in errors)},
-            submitted={"labels": text},
-        )
-        return await _execution_page(
-            request, user, execution_id, None, problems=problems, status_code=422
-        )
-    await actions.set_labels(ctx_of(request), user, execution_id, labels)
-    return see_other(target)
-
-
-async def _step_form(
-    request: AnyRequest, execution_id: str, step: str
-) -> tuple[Principal, str, str, dict[str, str], Loaded]:
-    user = await signed_in_user(request)
-    execution_id = _execution_id(execution_id)
-    step = _step_name(execution_id, step)
-    form = await form_data(request)
-    return user, execution_id, step, form, await _load(ctx_of(request), user, execution_id)
-
-
-def _refused(
-    form_name: str,
-    prefix: str,
-    errors: list[FieldError],
-    known: Sequence[str],
-    sent: dict[str, str],
-) -> Problems:
-    fields, general = step_forms.errors_by_field(errors, prefix, known)
-    return Problems(form_name, fields, general, sent)
-
-
-@post("/executions/{execution_id:str}/steps/{step:str}/continue", include_in_schema=False)
-async def continue_step(
-    request: AnyRequest, execution_id: FromPath[str], step: FromPath[str]
-) -> Redirect | Template:
-    """Give a waiting step its values (typed fields of its delayed placeholders)."""
-    user, execution_id, step, form, loaded = await _step_form(request, execution_id, step)
-    found = next((s for s in loaded.read.steps if s.name == step), None)
-    if found is None:
-        raise NotFound(f"{loaded.read.name} has no step {step!r}")
-    spec = loaded.spec
-    names = [w.name for w in found.waiting_for]
-    placeholders = [p for p in spec.placeholders if p.name in names] if spec is not None else []
-    values, errors = step_forms.read_values(placeholders, form, "inputs")
-    try:
-        if errors:
-            raise InvalidInput.of("inputs", errors)
-        await actions.continue_step(ctx_of(request), user, execution_id, step, values)
-    except InvalidInput as exc:
-        problems = _refused("continue", "inputs", exc.errors or [], names, form)
-        if not exc.errors:
-            problems.general.append(exc.detail)
-        return await _execution_page(
-            request, user, execution_id, step, problems=problems, status_code=422
-        )
-    return see_other(_here(execution_id, step))
-
-
-@post("/executions/{execution_id:str}/steps/{step:str}/retry", include_in_schema=False)
-async def retry_step(
-    request: AnyRequest, execution_id: FromPath[str], step: FromPath[str]
-) -> Redirect | Template:
-    """Run a failed or stopped step again; the fields that differ from the run's values are
-    sent as changes."""
-    user, execution_id, step, form, loaded = await _step_form(request, execution_id, step)
-    spec = loaded.spec
-    placeholders = list(spec.placeholders) if spec is not None else []
-    values, errors = step_forms.read_values(placeholders, form, "parameters")
-    before = {p.name: p.default for p in placeholders} | dict(loaded.read.parameters)
-    try:
-        if errors:
-            raise InvalidInput.of("parameters", errors)
-        changes = step_forms.changed(values, before)
-        await actions.retry_step(ctx_of(request), user, execution_id, step, changes)
-    except InvalidInput as exc:
-        known = [p.name for p in placeholders]
-        problems = _refused("retry", "parameters", exc.errors or [], known, form)
-        if not exc.errors:
-            problems.general.append(exc.detail)
-        return await _execution_page(
-            request, user, execution_id, step, problems=problems, status_code=422
-        )
-    return see_other(_here(execution_id, step))
-
-
-@post("/executions/{execution_id:str}/steps/{step:str}/stop", include_in_schema=False)
-async def stop_step(
-    request: AnyRequest, execution_id: FromPath[str], step: FromPath[str]
-) -> Redirect:
-    user = await signed_in_user(request)
-    execution_id = _execution_id(execution_id)
-    step = _step_name(execution_id, step)
-    await actions.stop_step(ctx_of(request), user, execution_id, step)
-    return see_other(_here(execution_id, step))
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -487,7 +97,7 @@ def compare_lines(rows: Sequence[CompareRow]) -> tuple[list[CompareLine], list[C
     parameters = []
     for name in parameter_names:
         texts = [
-            _value_text(row.parameters[name]) if name in row.parameters else "—" for row in rows
+            value_text(row.parameters[name]) if name in row.parameters else "—" for row in rows
         ]
         parameters.append(CompareLine(name, [Cell(t) for t in texts], differs=len(set(texts)) > 1))
     metric_names = sorted({name for row in rows for name in row.metrics})
@@ -518,7 +128,7 @@ async def compare_page(
     user = await signed_in_user(request)
     wanted = [i.strip() for value in ids or [] for i in value.split(",") if i.strip()]
     for execution_id in wanted:
-        _execution_id(execution_id)
+        checked_execution_id(execution_id)
     if len(wanted) < 2:
         return await page(
             request,
@@ -556,14 +166,7 @@ async def todo_page(request: AnyRequest) -> Template:
 
 
 PAGES = [
-    execution_page,
-    stop_run,
-    rerun,
-    delete_run,
-    set_labels,
-    continue_step,
-    retry_step,
-    stop_step,
+    *execution.PAGES,
     runs_page,
     compare_page,
     todo_page,
