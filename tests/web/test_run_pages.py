@@ -18,6 +18,7 @@ from sdk import spec as ir
 from tests.conftest import Runtime
 from tests.runner.flows import imported, job, start, tool_dir
 from tests.support.browser import Dialogs, chromium, chromium_missing
+from tests.support.executions import record_runs
 from tests.support.runner import step, step_is, wait_for
 from tests.support.web import WebClient, web_client, web_user
 from web.pages import step_forms
@@ -346,6 +347,22 @@ def test_pages_ask_to_sign_in_and_hide_what_is_not_yours(
     for action in ("rerun", "delete", "labels", "stop"):
         assert other.submit(f"{here}/{action}", {"labels": "x"}).status_code == 404
     assert browser.get(here).status_code == 200  # nothing of it was changed
+
+
+def test_records_without_steps_and_steps_outside_the_run(
+    runtime: Runtime, browser: WebClient, tmp_path: Path
+) -> None:
+    """A run whose records hold no step yet (as a scene leaves out steps): the picture says
+    each step is not in this run, and a step of the workflow outside the run says so."""
+    workflow_id = imported(browser.api, scored(tool_dir(tmp_path)))
+    [execution_id] = record_runs(runtime.gallery, workflow_id, ["failed"])
+    page = page_of(browser, f"/executions/{execution_id}")
+    assert node_status(page, "train") == "not_in_run"
+    assert ">not in run</text>" in page and "This run has no steps." in page
+    outside = page_of(browser, f"/executions/{execution_id}?step=train")
+    assert "This step is not part of this run" in outside
+    runs = page_of(browser, "/runs")
+    assert f'href="/executions/{execution_id}"' in runs and ">Rerun<" in runs
 
 
 TICKER = r"""

@@ -17,10 +17,9 @@
   const LOG_MAX_CHARS = 2000000;
   const api = "/api/v1/executions/" + encodeURIComponent(id);
 
+  // As web/dag.py words them.
   const words = (status) =>
-    status === "waiting_input" ? "waiting for input"
-      : status === "not_in_run" ? "not in this run"
-      : String(status).replace(/_/g, " ");
+    status === "waiting_input" ? "waiting for input" : String(status).replace(/_/g, " ");
   const panel = () => document.getElementById("step-panel");
   const panelStep = () => (panel() ? panel().dataset.step : "");
   const statusOf = (el) => (el ? (el.className.match(/\bstatus\s+(\S+)/) || [])[1] : undefined);
