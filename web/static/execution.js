@@ -90,7 +90,8 @@
     if (refreshing) { again = true; return; }
     refreshing = true;
     try {
-      const answer = await fetch(location.pathname + location.search, {
+      // The page's own address (after a refused form, the location is the form's).
+      const answer = await fetch(root.dataset.page || location.pathname + location.search, {
         credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" },
       });
       if (answer.ok) {
