@@ -48,8 +48,12 @@ PAGES: list[tuple[str, Who, Callable[[Demo], str]]] = [
 ]
 
 
-def _shoot(browser: Browser, base_url: str, demo: Demo, out: Path, only: set[str]) -> list[Path]:
-    written = []
+def _shoot(
+    browser: Browser, base_url: str, demo: Demo, out: Path, only: set[str]
+) -> tuple[list[Path], list[str]]:
+    """Take the screenshots; the files written, and the pages that did not answer 200."""
+    written: list[Path] = []
+    broken: list[str] = []
     for size, viewport in SIZES.items():
         contexts: dict[Who, BrowserContext] = {}
         try:
@@ -71,10 +75,12 @@ def _shoot(browser: Browser, base_url: str, demo: Demo, out: Path, only: set[str
                 page.close()
                 print(f"{target} ({status})", flush=True)
                 written.append(target)
+                if status != 200:
+                    broken.append(f"{name} ({size}): {path(demo)} answered {status}")
         finally:
             for context in contexts.values():
                 context.close()
-    return written
+    return written, broken
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,9 +107,13 @@ def main(argv: list[str] | None = None) -> int:
             with running_gallery(settings, "sqlite") as gallery, running_worker(settings):
                 demo = seed(gallery, root / "code")
                 with chromium() as browser:
-                    written = _shoot(browser, gallery.base_url, demo, args.out, set(args.only))
+                    written, broken = _shoot(
+                        browser, gallery.base_url, demo, args.out, set(args.only)
+                    )
     print(f"{len(written)} screenshots in {args.out}")
-    return 0
+    for line in broken:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":
