@@ -10,7 +10,7 @@ The markup is a contract with the execution page's live script (which only chang
 ``data-status`` and its ``.node-status`` text) and with ``static/dag.css`` (which colours a
 node by its ``data-status``)::
 
-    <svg class="dag" role="img" aria-labelledby="ID">
+    <svg class="dag" role="img" aria-labelledby="ID">   (role="group" when steps are links)
       <title id="ID">…</title>
       <path class="edge" data-from="A" data-to="B" …/>
       <a href="…"><g class="node" data-step="B" data-status="running">
@@ -220,8 +220,11 @@ def dag_svg(
     types = {s.name: s.type for s in spec.steps}
     count = len(drawn.nodes)
     summary = f"Workflow {spec.name}: {count} step{'s' if count != 1 else ''}"
+    # A picture whose steps are links is a group (an image's children are hidden from
+    # assistive technology, links included); its title names it either way.
+    role = "img" if href is None else "group"
     out: list[str] = [
-        f'<svg class="dag" role="img" aria-labelledby="{escape(label)}" '
+        f'<svg class="dag" role="{role}" aria-labelledby="{escape(label)}" '
         f'width="{drawn.width}" height="{drawn.height}" '
         f'viewBox="0 0 {drawn.width} {drawn.height}" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{escape(label)}">{escape(summary)}</title>',

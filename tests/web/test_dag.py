@@ -110,7 +110,8 @@ def test_markup_contract() -> None:
     )
     assert root.tag == f"{SVG}svg"
     assert root.attrib["class"] == "dag"
-    assert root.attrib["role"] == "img"
+    assert root.attrib["role"] == "group"  # its steps are links: not a flat image
+    assert parse(dag_svg(spec)).attrib["role"] == "img"
     title = root.find(f"{SVG}title")
     assert title is not None and title.attrib["id"] == root.attrib["aria-labelledby"]
     assert "pipeline" in (title.text or "")
