@@ -118,3 +118,23 @@ def test_the_run_pages_show_markup_as_text(
         assert answer is not None and answer.status == 200, path
         _ran_nothing(page, dialogs)
     expect(page.get_by_text("acc" + SCRIPT).first).to_be_visible()  # the compared metric
+
+
+def test_live_updates_show_markup_as_text(
+    page: Page, dialogs: Dialogs, hostile: dict[str, str], gallery: Gallery
+) -> None:
+    """The execution page, open while the run moves on, redraws from the event stream: the
+    strings stay text there too (and the log tail, read on live, too)."""
+    sign_in(page, hostile["username"], hostile["password"])
+    page.goto(f"/executions/{hostile['execution_id']}?step=export")
+    expect(page.locator("[data-run-status]")).to_have_text("waiting for input")
+    owner = gallery.login(hostile["username"], hostile["password"])
+    answer = owner.post(
+        f"/executions/{hostile['execution_id']}/steps/export/continue",
+        json={"inputs": {"release_name": XSS}},
+    )
+    assert answer.status_code == 200, answer.text
+    expect(page.locator("[data-run-status]")).to_have_text("succeeded", timeout=90_000)
+    expect(page.locator("#log")).to_contain_text("export: done", timeout=30_000)
+    expect(page.locator("#step-panel")).to_contain_text(XSS)
+    _ran_nothing(page, dialogs)
