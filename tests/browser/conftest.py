@@ -97,13 +97,15 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 @pytest.fixture
-def browser(stack: Runtime) -> Browser:
-    """The shared Chromium (started after the Gallery: see ``_Chromium``)."""
+def browser(request: pytest.FixtureRequest) -> Browser:
+    """The shared Chromium, started after the Gallery (see ``_Chromium``); without Chromium
+    the test is skipped before anything starts (and fails under CI)."""
     missing = chromium_missing()
     if missing is not None:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the browser suite: {missing}")
         pytest.skip(missing)
+    request.getfixturevalue("stack")
     return _Chromium.get()
 
 
