@@ -20,6 +20,15 @@
   // As web/dag.py words them.
   const words = (status) =>
     status === "waiting_input" ? "waiting for input" : String(status).replace(/_/g, " ");
+  // As web/render.py's duration filter writes them.
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "\u2014";
+    if (seconds < 1) return Math.round(seconds * 1000) + " ms";
+    if (seconds < 60) return seconds.toFixed(1) + " s";
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return minutes + " min " + Math.floor(seconds % 60) + " s";
+    return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+  }
   const panel = () => document.getElementById("step-panel");
   const panelStep = () => (panel() ? panel().dataset.step : "");
   const statusOf = (el) => (el ? (el.className.match(/\bstatus\s+(\S+)/) || [])[1] : undefined);
@@ -56,6 +65,9 @@
     const before = { run: runStatus, step: stepStatus[mine] };
     document.querySelectorAll("[data-run-status]").forEach((el) => setStatus(el, execution.status));
     runStatus = execution.status;
+    document.querySelectorAll("[data-run-duration]").forEach((el) => {
+      el.textContent = duration(execution.duration_seconds);
+    });
     for (const step of execution.steps) {
       stepStatus[step.name] = step.status;
       document.querySelectorAll("svg.dag .node").forEach((node) => {
@@ -69,6 +81,8 @@
         setStatus(row.querySelector("[data-step-status]"), step.status);
         const attempt = row.querySelector("[data-step-attempt]");
         if (attempt) attempt.textContent = String(step.attempt);
+        const took = row.querySelector("[data-step-duration]");
+        if (took) took.textContent = duration(step.duration_seconds);
       });
       if (step.name === mine) setStatus(document.querySelector("[data-panel-status]"), step.status);
     }
