@@ -433,6 +433,6 @@ def _announce_start(
     if password is not None:
         _announce_first_admin(settings, password)
     print(f"A worker runs executions (log: {settings.data_dir / 'worker.log'})")
-    print(f"Gallery is starting on {url}")
+    print(f"Gallery is starting on {url}  (open it in a browser and sign in)")
     print(f"Sign in from the shell:  gallery login --url {url} --username admin")
     print("Press Ctrl+C to stop.", flush=True)
