@@ -24,19 +24,6 @@ from tests.support.gallery import Gallery
 
 SIZES: dict[str, ViewportSize] = {"desktop": DESKTOP, "phone": PHONE}  # type: ignore[dict-item]
 
-KNOWN: dict[tuple[str, str], str] = {
-    (page, "nested-interactive"): (
-        "web/dag.py (developer A) draws <svg class='dag' role='img'> also when each step is "
-        "a link (href=, used by the execution page, developer C): an image's children are "
-        "presentational, so its links are hidden from assistive technology. Fix: "
-        "role='group' when href is given (the <title> still names it)."
-    )
-    for page in ("execution-waiting", "execution-metrics", "execution-retried")
-}
-"""Violations reported to their owners and not fixed yet: (page, axe rule) → who and how.
-Such a page is marked xfailed with the reason while the violation is there; any other
-serious violation on it still fails the test. Remove an entry once its fix has landed."""
-
 
 _STATES: dict[tuple[str, Who], Any] = {}
 
@@ -79,12 +66,8 @@ def test_page_is_accessible_and_fits(
                 == (demo.publisher if who == "publisher" else demo.consumer)[0]
             )
         problems = serious_violations(page)
-        known = [p for p in problems if (name, p.split(" ", 1)[0]) in KNOWN]
-        unknown = [p for p in problems if p not in known]
-        assert not unknown, f"{name} ({size}):\n" + "\n".join(unknown)
+        assert not problems, f"{name} ({size}):\n" + "\n".join(problems)
         overflow = horizontal_overflow(page)
         assert overflow == 0, f"{name} ({size}) scrolls sideways by {overflow}px: {too_wide(page)}"
-        if known:
-            pytest.xfail("; ".join(KNOWN[(name, p.split(" ", 1)[0])] for p in known))
     finally:
         context.close()
