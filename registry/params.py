@@ -7,9 +7,11 @@ the OpenAPI document) before any dependency's answer reaches the handler, so no 
 NUL byte, a value longer than its column or a string that could never name a row.
 
 A value that breaks its rule names something that cannot exist, and is answered like an absent
-one: 404 with the kind's own "no …" sentence (``ill_formed_path``, installed on each area's
-router by ``EXCEPTION_HANDLERS``). Ids that arrive elsewhere (e.g. ``?ids=`` of a comparison)
-are held to the same rule with ``IdKind.well_formed`` and ``IdKind.not_found``.
+one: 404 with the kind's own "no …" sentence (``ill_formed`` finds it; ``ill_formed_path``,
+installed on each area's router by ``EXCEPTION_HANDLERS``, answers it as problem details, and
+the web console's pages answer it as their HTML error page). Ids that arrive elsewhere (e.g.
+``?ids=`` of a comparison, ``?step=`` of a page) are held to the same rule with
+``IdKind.checked`` (``well_formed``, else ``not_found``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ class IdKind:
 
     def not_found(self, value: object, **path: object) -> NotFound:
         return NotFound(self.missing.format(value=value, **path))
+
+    def checked(self, value: str, **path: object) -> str:
+        """``value`` when it is well formed, else the 404 of an absent one (``path``: the other
+        ids its sentence names, e.g. a step's ``execution_id``)."""
+        if not self.well_formed(value):
+            raise self.not_found(value, **path)
+        return value
 
     def parameter(self, description: str) -> PathParameter:
         """The path parameter declaring this rule; its description ends with the rule."""
@@ -126,12 +135,8 @@ def _kind(request: Request[Any, Any, Any], name: str) -> IdKind | RowIdKind | No
     return None
 
 
-def ill_formed_path(
-    request: Request[Any, Any, Any], exc: ValidationException
-) -> Response[dict[str, Any]]:
-    """A path parameter that breaks its kind's rule is a 404, the answer for an absent one
-    (the first such parameter in the path names it); any other invalid value is the usual
-    422 of ``registry.problems.validation_error``.
+def ill_formed(request: Request[Any, Any, Any]) -> NotFound | None:
+    """The 404 for the first path parameter that breaks its kind's rule, if one does.
 
     The path is checked here against the kinds themselves: Litestar's error list says "path"
     for any field named like a path parameter, a body's ``version`` included.
@@ -141,7 +146,19 @@ def ill_formed_path(
         kind = _kind(request, name)
         if kind is not None and not kind.well_formed(value):
             others = {k: v for k, v in path.items() if k != name}
-            return gallery_error(request, kind.not_found(value, **others))
+            return kind.not_found(value, **others)
+    return None
+
+
+def ill_formed_path(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    """A path parameter that breaks its kind's rule is a 404, the answer for an absent one
+    (``ill_formed``); any other invalid value is the usual 422 of
+    ``registry.problems.validation_error``."""
+    missing = ill_formed(request)
+    if missing is not None:
+        return gallery_error(request, missing)
     return validation_error(request, exc)
 
 

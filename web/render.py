@@ -15,6 +15,7 @@ from registry.accounts.service import Principal
 from registry.context import Context, current_principal, resolved_principal
 from registry.errors import GalleryError, Unauthenticated
 from registry.executions import service as executions
+from registry.params import ill_formed
 from web.session import CSRF_FIELD, csrf_cookies, csrf_token, sign_in_url
 
 AnyRequest = Request[Any, Any, Any]
@@ -85,6 +86,12 @@ async def page(
     )
 
 
+def here(request: AnyRequest) -> str:
+    """This page's path and query: where a form on it sends the user back to."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
 def see_other(path: str) -> Redirect:
     """After a form: go to ``path`` (303, so a reload does not send the form again)."""
     return Redirect(path=path, status_code=303)
@@ -133,6 +140,9 @@ def page_error(request: AnyRequest, exc: Exception) -> Response[Any]:
     if isinstance(exc, NotFoundException):
         return _error_page(request, 404, "Not found", "there is no such page")
     if isinstance(exc, ValidationException):
+        missing = ill_formed(request)  # an id in the path that cannot be one: the API's 404
+        if missing is not None:
+            return _error_page(request, missing.status, missing.title, missing.detail)
         return _error_page(request, 400, "Bad request", str(exc.detail))
     if isinstance(exc, HTTPException):
         return _error_page(request, exc.status_code, "Error", str(exc.detail))
@@ -142,6 +152,7 @@ def page_error(request: AnyRequest, exc: Exception) -> Response[Any]:
 PAGE_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     GalleryError: page_error,
     HTTPException: page_error,
+    ValidationException: page_error,  # named: the app's own handler for it would answer JSON
 }
 
 
