@@ -98,10 +98,13 @@ async def find_executions(
     ] = None,
     workspace: Annotated[str | None, QueryParameter(max_length=64)] = None,
     status: Annotated[str | None, QueryParameter(max_length=16)] = None,
+    label: Annotated[
+        str | None, QueryParameter(max_length=32, description="one of the run's labels")
+    ] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=service.MAX_FOUND)] = 50,
 ) -> list[ExecutionSummary]:
     """Executions in your workspaces, newest first, by name (``execution-002``), workflow,
-    workspace and status: how ``WORKFLOW/execution-002`` is resolved."""
+    workspace, status and label: how ``WORKFLOW/execution-002`` is resolved."""
     _status(status)
     number = _number(name)
     async with ctx.db.read() as session:
@@ -112,6 +115,7 @@ async def find_executions(
             workflow=workflow,
             workspace=workspace,
             status=status,
+            label=label,
             limit=limit,
         )
         return await service.summaries(session, rows)

@@ -476,12 +476,14 @@ async def find_executions(
     workflow: str | None = None,
     workspace: str | None = None,
     status: str | None = None,
+    label: str | None = None,
     limit: int = MAX_FOUND,
 ) -> list[tuple[Execution, RuntimeWorkflow, Workspace]]:
     """Executions in the principal's workspaces, newest first: by number, workflow (name or
-    id), workspace name and status. How ``WORKFLOW/execution-002`` is looked up."""
-    if "\x00" in (workflow or "") + (workspace or ""):
-        return []  # no name holds a NUL (and PostgreSQL refuses one in a parameter)
+    id), workspace name, status and label (one of its labels, as ``list_executions``). How
+    ``WORKFLOW/execution-002`` is looked up."""
+    if "\x00" in (workflow or "") + (workspace or "") + (label or ""):
+        return []  # no name or label holds a NUL (and PostgreSQL refuses one in a parameter)
     query = (
         select(Execution, RuntimeWorkflow, Workspace)
         .join(RuntimeWorkflow, col(RuntimeWorkflow.id) == col(Execution.workflow_pk))
@@ -499,6 +501,8 @@ async def find_executions(
         query = query.where(Workspace.name == workspace)
     if status:
         query = query.where(Execution.status == status)
+    if label:
+        query = query.where(has_word(col(Execution.labels_text), label))
     query = query.order_by(col(Execution.created_at).desc(), col(Execution.id).desc())
     rows = await session.exec(query.limit(limit))
     return [(e, w, s) for e, w, s in rows]
