@@ -19,9 +19,10 @@ from tests.conftest import Runtime
 from tests.runner.flows import imported, job, start, tool_dir
 from tests.support.browser import Dialogs, chromium, chromium_missing
 from tests.support.executions import record_runs
+from tests.support.gallery import Gallery
 from tests.support.runner import step, step_is, wait_for
 from tests.support.web import WebClient, web_client, web_user
-from web.pages import step_forms
+from web import forms
 from web.pages.runs import compare_lines, lower_is_better
 
 XSS = "<script>alert(1)</script>"
@@ -92,7 +93,7 @@ def test_a_waiting_step_is_continued_through_its_typed_form(
     assert 'id="continue"' in page
     select = tag_of(page, "continue-label")
     assert select.startswith("<select") and 'name="label"' in select
-    assert '<option value="&#34;yes&#34;">yes</option>' in page
+    assert '<option value="yes">yes</option>' in page  # a choice travels as its text
     number = tag_of(page, "continue-score")
     assert 'type="number"' in number and 'step="any"' in number
     assert "approve the release &lt;script&gt;" in page and XSS not in page
@@ -120,7 +121,7 @@ def test_a_waiting_step_is_continued_through_its_typed_form(
     no_token = browser.post(url, data={"label": '"yes"', "score": "1"})
     assert no_token.status_code == 403
 
-    done = browser.submit(url, {"label": '"yes"', "score": "2.5"})
+    done = browser.submit(url, {"label": "yes", "score": "2.5"})  # as the select sends it
     assert done.status_code == 303, done.text
     assert done.headers["location"] == f"{here}?step=gate"
     finished = wait_for(browser.api, execution["id"])
@@ -327,6 +328,39 @@ def test_log_lines_metric_names_and_outputs_are_shown_escaped(
     assert archive.headers["x-output-kind"] == "directory"
 
 
+def test_runs_are_found_by_label_in_the_database(gallery: Gallery, tmp_path: Path) -> None:
+    """The label filter of ``GET /api/v1/executions`` and of /runs is in the query: a label
+    is one of a run's words, and a labelled run is found past any number of newer ones (the
+    limit applies to the runs that match)."""
+    user = web_user(gallery, "labels")
+    workflow_id = imported(user.api, scored(tool_dir(tmp_path)))
+    old, best_run, kept, plain = record_runs(gallery, workflow_id, ["succeeded"] * 4)
+    labelled = {old: ["best", "keep"], best_run: ["best_run"], kept: ["keep"]}
+    for execution_id, labels in labelled.items():
+        answer = user.api.patch(f"/executions/{execution_id}", json={"labels": labels})
+        assert answer.status_code == 200, answer.text
+
+    def found(**params: str | int) -> list[str]:
+        answer = user.api.get("/executions", params=params)
+        assert answer.status_code == 200, answer.text
+        return [e["id"] for e in answer.json()]
+
+    assert found() == [plain, kept, best_run, old]  # newest first
+    assert found(label="best") == [old]
+    assert found(label="best", limit=1) == [old]  # past three newer runs
+    assert found(label="keep") == [kept, old]
+    assert found(label="keep", workflow=workflow_id, status="succeeded") == [kept, old]
+    assert found(label="best_run") == [best_run]
+    assert found(label="bes") == [] and found(label="best run") == []
+    assert user.api.get("/executions", params={"label": "x" * 33}).status_code == 422
+
+    page = page_of(user, "/runs?label=best")
+    assert f'href="/executions/{old}"' in page
+    assert all(f'href="/executions/{other}"' not in page for other in (best_run, kept, plain))
+    assert f'href="/executions/{old}"' in page_of(user, "/runs?label=+BEST+")  # stored lower case
+    assert "No run matches these filters." in page_of(user, "/runs?label=nothing")
+
+
 def test_pages_ask_to_sign_in_and_hide_what_is_not_yours(
     runtime: Runtime, browser: WebClient, tmp_path: Path
 ) -> None:
@@ -476,7 +510,7 @@ def test_form_values_are_read_as_the_placeholders_types() -> None:
         ir.PlaceholderSpec(name="s", type="str"),
     ]
     form = {"n": "3", "x": "0.5", "b": "true", "e": "1", "j": '{"a": [1]}', "l": "a\nb", "s": ""}
-    values, errors = step_forms.read_values(placeholders, form, "inputs")
+    values, errors = forms.read_values(placeholders, form, "inputs")
     assert errors == []
     assert values == {
         "n": 3,
@@ -487,12 +521,10 @@ def test_form_values_are_read_as_the_placeholders_types() -> None:
         "l": ["a", "b"],
         "s": "",
     }
-    assert step_forms.read_values(placeholders, {"e": '"1"'}, "p")[0] == {"e": "1"}
-    lenient, _ = step_forms.read_values(placeholders, {"n": "1.5", "x": "nan", "b": "false"}, "p")
+    assert forms.read_values(placeholders, {"e": '"1"'}, "p")[0] == {"e": "1"}
+    lenient, _ = forms.read_values(placeholders, {"n": "1.5", "x": "nan", "b": "false"}, "p")
     assert lenient == {"n": "1.5", "x": "nan", "b": False}  # the registry names the rule
-    assert step_forms.read_values(placeholders, {"n": "", "j": " "}, "p")[0] == {}
-    _, broken = step_forms.read_values(placeholders, {"j": "{oops"}, "inputs")
+    assert forms.read_values(placeholders, {"n": "", "j": " "}, "p")[0] == {}
+    _, broken = forms.read_values(placeholders, {"j": "{oops"}, "inputs")
     assert [(e.field, e.rule) for e in broken] == [("inputs.j", "json")]
-    assert step_forms.changed({"n": 3, "b": False, "x": 1}, {"n": 3, "b": 0, "x": 1.0}) == {
-        "b": False
-    }
+    assert forms.changed({"n": 3, "b": False, "x": 1}, {"n": 3, "b": 0, "x": 1.0}) == {"b": False}

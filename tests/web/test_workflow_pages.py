@@ -18,7 +18,7 @@ from tests.support.executions import record_runs
 from tests.support.gallery import Gallery, new_asset, publish, workflow_manifest
 from tests.support.runner import wait_for
 from tests.support.web import WebClient, web_client, web_user
-from web.config_form import parse_text, value_text
+from web.forms import parse_text, value_text
 
 XSS = "<script>alert(1)</script>"
 PLACEHOLDERS = [
@@ -93,6 +93,7 @@ def text_of(page: str, element_id: str) -> str:
         ({"type": "enum", "enum_list": ["a", 1, True]}, 1),
         ({"type": "enum", "enum_list": ["a", 1, True]}, True),
         ({"type": "enum", "enum_list": ["1", 1]}, "1"),
+        ({"type": "enum", "enum_list": ["1", 1]}, 1),
         ({"type": "list", "format": "int"}, [1, 2, 3]),
         ({"type": "list", "format": "str"}, ["x", "y z"]),
         ({"type": "list", "format": "str"}, ["", " padded", "two\nlines"]),

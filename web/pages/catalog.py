@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,26 +25,19 @@ from registry.assets.version_reads import find_version, list_versions, versions_
 from registry.catalog.service import CatalogPage, CatalogQuery, search
 from registry.context import current_principal
 from registry.errors import FieldError, InvalidInput, NotFound
-from registry.params import ASSET, VERSION
+from registry.params import VERSION, ContentId
 from registry.subscriptions import service as subscriptions
 from registry.workspaces.schemas import WorkspaceRead
 from registry.workspaces.service import DEFAULT, my_workspaces
 from sdk.spec import AlgorithmAssetSpec, WorkflowSpec, gallery_algorithms
 from web.dag import dag_svg
 from web.pages import my_assets
-from web.render import AnyRequest, ctx_of, form_data, page, see_other
+from web.render import AnyRequest, ctx_of, form_data, here, page, see_other
 
 KINDS = tuple(k.value for k in Kind)
 SORTS = ("popular", "newest", "name")
 PAGE_SIZE = 24
 """Cards per catalog page (fills rows of 1, 2, 3 or 4 columns)."""
-
-
-def content_id_of(value: str) -> str:
-    """A path's content id, or the API's 404 for one that cannot name an asset."""
-    if not ASSET.well_formed(value):
-        raise ASSET.not_found(value)
-    return value
 
 
 def errors_by_field(errors: list[FieldError]) -> dict[str, FieldError]:
@@ -118,7 +111,6 @@ async def catalog_page(
                 result = await search(session, query, await current_principal(request))
         except InvalidInput as exc:
             errors = exc.errors or [FieldError("query", "invalid", exc.detail)]
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return await page(
         request,
         "catalog.html",
@@ -131,7 +123,7 @@ async def catalog_page(
         kinds=KINDS,
         sorts=SORTS,
         paged=bool(cursor),
-        here=here,
+        here=here(request),
     )
 
 
@@ -229,16 +221,16 @@ async def _dependencies(
 async def asset_view(
     session: AsyncSession, content_id: str, version: str | None, principal: Principal | None
 ) -> AssetView:
-    """Everything the asset page shows, read as ``principal``."""
-    asset: Asset = await find_asset(session, content_id_of(content_id), principal)
+    """Everything the asset page shows, read as ``principal`` (``version``: one named by a
+    query or a form, held to the rule of the path's versions)."""
+    asset: Asset = await find_asset(session, content_id, principal)
     read = await asset_read(session, asset, principal)
     rows = await list_versions(session, asset, principal)
     versions = with_changes(await versions_read(session, asset, rows, principal))
     shown: VersionRead | None = None
     if version:
-        if not VERSION.well_formed(version):
-            raise VERSION.not_found(version, content_id=content_id)
-        row = await find_version(session, asset, version, principal)
+        named = VERSION.checked(version, content_id=content_id)
+        row = await find_version(session, asset, named, principal)
         shown = next((v for v in versions if v.version == row.version), None)
     else:
         wanted = read.latest_version
@@ -300,7 +292,7 @@ async def render_asset(
         title=view.asset.title or view.asset.name,
         errors=errors_by_field(errors or []),
         open_import=open_import,
-        sign_in=f"/login?{urlencode({'next': f'/assets/{view.asset.content_id}'})}",
+        sign_in=_sign_in(view.asset.content_id),
         **view.context(),
     )
 
@@ -308,8 +300,8 @@ async def render_asset(
 @get("/assets/{content_id:str}", include_in_schema=False)
 async def asset_page(
     request: AnyRequest,
-    content_id: FromPath[str],
-    version: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    content_id: ContentId,
+    version: Annotated[str | None, QueryParameter()] = None,
     dialog: Annotated[str | None, QueryParameter(name="import", max_length=10)] = None,
 ) -> Template:
     """An asset: description, versions, interface, DAG, dependencies, and what to do."""
@@ -317,12 +309,11 @@ async def asset_page(
 
 
 @post("/assets/{content_id:str}/subscribe", include_in_schema=False)
-async def subscribe(request: AnyRequest, content_id: FromPath[str]) -> Redirect | Template:
+async def subscribe(request: AnyRequest, content_id: ContentId) -> Redirect | Template:
     """Subscribe; an asset with terms needs the terms box ticked (``accept_terms=on``)."""
-    content_id = content_id_of(content_id)
     user = await current_principal(request)
     if user is None:
-        return see_other(f"/login?{urlencode({'next': f'/assets/{content_id}'})}")
+        return see_other(_sign_in(content_id))
     form = await form_data(request)
     try:
         async with ctx_of(request).db.write() as session:
@@ -345,16 +336,20 @@ async def subscribe(request: AnyRequest, content_id: FromPath[str]) -> Redirect 
 
 
 @post("/assets/{content_id:str}/unsubscribe", include_in_schema=False)
-async def unsubscribe(request: AnyRequest, content_id: FromPath[str]) -> Redirect:
-    content_id = content_id_of(content_id)
+async def unsubscribe(request: AnyRequest, content_id: ContentId) -> Redirect:
     user = await current_principal(request)
     if user is None:
-        return see_other(f"/login?{urlencode({'next': f'/assets/{content_id}'})}")
+        return see_other(_sign_in(content_id))
     form = await form_data(request)
     async with ctx_of(request).db.write() as session:
         asset = await find_asset(session, content_id, user, for_update=True)
         await subscriptions.unsubscribe(session, asset=asset, principal=user)
     return see_other(_back_to_asset(content_id, form.get("version")))
+
+
+def _sign_in(content_id: str) -> str:
+    """Sign in, then back to the asset's page (not to the form's address)."""
+    return f"/login?{urlencode({'next': f'/assets/{content_id}'})}"
 
 
 def _back_to_asset(content_id: str, version: str | None) -> str:

@@ -11,30 +11,30 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from litestar import get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 from pydantic import ValidationError
 
 from registry.accounts.service import Principal
 from registry.context import Context
-from registry.errors import FieldError, InvalidInput, NotFound, pydantic_errors
+from registry.errors import InvalidInput, NotFound, pydantic_errors
 from registry.executions import actions, service
 from registry.executions.models import OPEN_STATUSES
 from registry.executions.outputs import stored_outputs
 from registry.executions.schemas import ExecutionRead, ExecutionUpdate, StepRead
-from registry.params import EXECUTION, STEP
+from registry.params import STEP, ExecutionId, StepName
 from registry.workspaces import service as workspaces
 from sdk import spec as ir
 from web.charts import metrics_view
 from web.dag import dag_svg
-from web.pages import step_forms
+from web.forms import StepField, changed, read_values, step_errors, step_fields
 from web.render import AnyRequest, ctx_of, form_data, page, see_other, signed_in_user
 from web.session import safe_next
 
@@ -42,22 +42,6 @@ LOG_TAIL_BYTES = 64 * 1024
 """How much of a step's log the page shows without JavaScript (the end of it)."""
 STOPPABLE_STEPS = ("pending", "running", "waiting_input")
 RETRYABLE_STEPS = ("failed", "stopped")
-
-
-# --- ids in paths ------------------------------------------------------------------------------
-
-
-def checked_execution_id(value: str) -> str:
-    """A path's execution id, held to the API's rule (an ill-formed one is a 404)."""
-    if not EXECUTION.well_formed(value):
-        raise EXECUTION.not_found(value)
-    return value
-
-
-def _step_name(execution_id: str, value: str) -> str:
-    if not STEP.well_formed(value):
-        raise STEP.not_found(value, execution_id=execution_id)
-    return value
 
 
 def _here(execution_id: str, step: str | None = None, anchor: str = "") -> str:
@@ -121,8 +105,8 @@ class Panel:
     log: LogTail | None
     log_url: str
     metrics: Markup
-    continue_fields: list[step_forms.Field]
-    retry_fields: list[step_forms.Field]
+    continue_fields: list[StepField]
+    retry_fields: list[StepField]
     can_stop: bool
     problems: Problems | None
 
@@ -165,17 +149,11 @@ def _fields(
     values: dict[str, Any],
     problems: Problems | None,
     form: str,
-) -> list[step_forms.Field]:
+) -> list[StepField]:
     mine = problems if problems is not None and problems.form == form else None
-    return [
-        step_forms.field_for(
-            p,
-            values.get(p.name, p.default),
-            submitted=mine.submitted.get(p.name) if mine else None,
-            error=mine.fields.get(p.name) if mine else None,
-        )
-        for p in placeholders
-    ]
+    if mine is None:
+        return step_fields(placeholders, values)
+    return step_fields(placeholders, values, submitted=mine.submitted, errors=mine.fields)
 
 
 async def _panel(
@@ -194,10 +172,10 @@ async def _panel(
     ]
     placeholders = {p.name: p for p in spec.placeholders} if spec is not None else {}
     waiting = [placeholders[w.name] for w in step.waiting_for if w.name in placeholders]
-    continue_fields: list[step_forms.Field] = []
+    continue_fields: list[StepField] = []
     if step.status == "waiting_input":
         continue_fields = _fields(waiting, {}, problems, "continue")
-    retry_fields: list[step_forms.Field] = []
+    retry_fields: list[StepField] = []
     if step.status in RETRYABLE_STEPS and spec is not None:
         retry_fields = _fields(spec.placeholders, read.parameters, problems, "retry")
     log = await _log_tail(ctx, user, read.id, step.name) if step.has_log else None
@@ -261,11 +239,13 @@ async def _execution_page(
 @get("/executions/{execution_id:str}", include_in_schema=False)
 async def execution_page(
     request: AnyRequest,
-    execution_id: FromPath[str],
-    step: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    execution_id: ExecutionId,
+    step: Annotated[str | None, QueryParameter()] = None,
 ) -> Template:
     user = await signed_in_user(request)
-    return await _execution_page(request, user, checked_execution_id(execution_id), step)
+    if step is not None:
+        STEP.checked(step, execution_id=execution_id)
+    return await _execution_page(request, user, execution_id, step)
 
 
 async def _next(request: AnyRequest, default: str) -> tuple[dict[str, str], str]:
@@ -274,29 +254,28 @@ async def _next(request: AnyRequest, default: str) -> tuple[dict[str, str], str]
 
 
 @post("/executions/{execution_id:str}/stop", include_in_schema=False)
-async def stop_run(request: AnyRequest, execution_id: FromPath[str]) -> Redirect:
+async def stop_run(request: AnyRequest, execution_id: ExecutionId) -> Redirect:
     user = await signed_in_user(request)
-    execution_id = checked_execution_id(execution_id)
     _, target = await _next(request, _here(execution_id))
     await actions.stop(ctx_of(request), user, execution_id)
     return see_other(target)
 
 
 @post("/executions/{execution_id:str}/rerun", include_in_schema=False)
-async def rerun(request: AnyRequest, execution_id: FromPath[str]) -> Redirect:
+async def rerun(request: AnyRequest, execution_id: ExecutionId) -> Redirect:
     """A new run with this one's values; the new run's page."""
     user = await signed_in_user(request)
-    started = await actions.rerun(ctx_of(request), user, checked_execution_id(execution_id))
+    started = await actions.rerun(ctx_of(request), user, execution_id)
     return see_other(_here(started.id))
 
 
 @post("/executions/{execution_id:str}/delete", include_in_schema=False)
-async def delete_run(request: AnyRequest, execution_id: FromPath[str]) -> Redirect:
+async def delete_run(request: AnyRequest, execution_id: ExecutionId) -> Redirect:
     user = await signed_in_user(request)
     _, target = await _next(request, "/runs")
     if target.startswith(f"/executions/{execution_id}"):
         target = "/runs"  # the page is gone
-    await actions.delete(ctx_of(request), user, checked_execution_id(execution_id))
+    await actions.delete(ctx_of(request), user, execution_id)
     return see_other(target)
 
 
@@ -305,9 +284,8 @@ def split_labels(text: str) -> list[str]:
 
 
 @post("/executions/{execution_id:str}/labels", include_in_schema=False)
-async def set_labels(request: AnyRequest, execution_id: FromPath[str]) -> Redirect | Template:
+async def set_labels(request: AnyRequest, execution_id: ExecutionId) -> Redirect | Template:
     user = await signed_in_user(request)
-    execution_id = checked_execution_id(execution_id)
     form, target = await _next(request, _here(execution_id))
     text = form.get("labels", "")
     try:
@@ -326,88 +304,97 @@ async def set_labels(request: AnyRequest, execution_id: FromPath[str]) -> Redire
     return see_other(target)
 
 
-async def _step_form(
-    request: AnyRequest, execution_id: str, step: str
-) -> tuple[Principal, str, str, dict[str, str], Loaded]:
-    user = await signed_in_user(request)
-    execution_id = checked_execution_id(execution_id)
-    step = _step_name(execution_id, step)
-    form = await form_data(request)
-    return user, execution_id, step, form, await _load(ctx_of(request), user, execution_id)
+@dataclass(frozen=True)
+class StepForm:
+    """A step's typed form: the placeholders it has fields of, the names the server's errors
+    may give its fields, and what its values are for."""
+
+    placeholders: Sequence[ir.PlaceholderSpec]
+    known: Sequence[str]
+    act: Callable[[dict[str, Any]], Awaitable[object]]
 
 
-def _refused(
-    form_name: str,
+async def _typed_step_form(
+    request: AnyRequest,
+    execution_id: str,
+    step: str,
+    *,
+    name: str,
     prefix: str,
-    errors: list[FieldError],
-    known: Sequence[str],
-    sent: dict[str, str],
-) -> Problems:
-    fields, general = step_forms.errors_by_field(errors, prefix, known)
-    return Problems(form_name, fields, general, sent)
+    plan: Callable[[Context, Principal, Loaded], StepForm],
+) -> Redirect | Template:
+    """Read a step's typed form (its fields ``prefix.NAME`` in the server's errors) and act on
+    its values → back to the step; a refusal → the page again, the errors beside the fields of
+    form ``name``, what was sent still in them."""
+    user = await signed_in_user(request)
+    form = await form_data(request)
+    ctx = ctx_of(request)
+    planned = plan(ctx, user, await _load(ctx, user, execution_id))
+    values, errors = read_values(planned.placeholders, form, prefix)
+    try:
+        if errors:
+            raise InvalidInput.of(prefix, errors)
+        await planned.act(values)
+    except InvalidInput as exc:
+        fields, general = step_errors(exc.errors or [], prefix, planned.known)
+        if not exc.errors:
+            general.append(exc.detail)
+        problems = Problems(name, fields, general, form)
+        return await _execution_page(
+            request, user, execution_id, step, problems=problems, status_code=422
+        )
+    return see_other(_here(execution_id, step))
 
 
 @post("/executions/{execution_id:str}/steps/{step:str}/continue", include_in_schema=False)
 async def continue_step(
-    request: AnyRequest, execution_id: FromPath[str], step: FromPath[str]
+    request: AnyRequest, execution_id: ExecutionId, step: StepName
 ) -> Redirect | Template:
     """Give a waiting step its values (typed fields of its delayed placeholders)."""
-    user, execution_id, step, form, loaded = await _step_form(request, execution_id, step)
-    found = next((s for s in loaded.read.steps if s.name == step), None)
-    if found is None:
-        raise NotFound(f"{loaded.read.name} has no step {step!r}")
-    spec = loaded.spec
-    names = [w.name for w in found.waiting_for]
-    placeholders = [p for p in spec.placeholders if p.name in names] if spec is not None else []
-    values, errors = step_forms.read_values(placeholders, form, "inputs")
-    try:
-        if errors:
-            raise InvalidInput.of("inputs", errors)
-        await actions.continue_step(ctx_of(request), user, execution_id, step, values)
-    except InvalidInput as exc:
-        problems = _refused("continue", "inputs", exc.errors or [], names, form)
-        if not exc.errors:
-            problems.general.append(exc.detail)
-        return await _execution_page(
-            request, user, execution_id, step, problems=problems, status_code=422
-        )
-    return see_other(_here(execution_id, step))
+
+    def plan(ctx: Context, user: Principal, loaded: Loaded) -> StepForm:
+        found = next((s for s in loaded.read.steps if s.name == step), None)
+        if found is None:
+            raise NotFound(f"{loaded.read.name} has no step {step!r}")
+        names = [w.name for w in found.waiting_for]
+        spec = loaded.spec
+        placeholders = [p for p in spec.placeholders if p.name in names] if spec is not None else []
+
+        async def give(values: dict[str, Any]) -> object:
+            return await actions.continue_step(ctx, user, execution_id, step, values)
+
+        return StepForm(placeholders, names, give)
+
+    return await _typed_step_form(
+        request, execution_id, step, name="continue", prefix="inputs", plan=plan
+    )
 
 
 @post("/executions/{execution_id:str}/steps/{step:str}/retry", include_in_schema=False)
 async def retry_step(
-    request: AnyRequest, execution_id: FromPath[str], step: FromPath[str]
+    request: AnyRequest, execution_id: ExecutionId, step: StepName
 ) -> Redirect | Template:
     """Run a failed or stopped step again; the fields that differ from the run's values are
     sent as changes."""
-    user, execution_id, step, form, loaded = await _step_form(request, execution_id, step)
-    spec = loaded.spec
-    placeholders = list(spec.placeholders) if spec is not None else []
-    values, errors = step_forms.read_values(placeholders, form, "parameters")
-    before = {p.name: p.default for p in placeholders} | dict(loaded.read.parameters)
-    try:
-        if errors:
-            raise InvalidInput.of("parameters", errors)
-        changes = step_forms.changed(values, before)
-        await actions.retry_step(ctx_of(request), user, execution_id, step, changes)
-    except InvalidInput as exc:
-        known = [p.name for p in placeholders]
-        problems = _refused("retry", "parameters", exc.errors or [], known, form)
-        if not exc.errors:
-            problems.general.append(exc.detail)
-        return await _execution_page(
-            request, user, execution_id, step, problems=problems, status_code=422
-        )
-    return see_other(_here(execution_id, step))
+
+    def plan(ctx: Context, user: Principal, loaded: Loaded) -> StepForm:
+        placeholders = list(loaded.spec.placeholders) if loaded.spec is not None else []
+        before = {p.name: p.default for p in placeholders} | dict(loaded.read.parameters)
+
+        async def retry(values: dict[str, Any]) -> object:
+            changes = changed(values, before)
+            return await actions.retry_step(ctx, user, execution_id, step, changes)
+
+        return StepForm(placeholders, [p.name for p in placeholders], retry)
+
+    return await _typed_step_form(
+        request, execution_id, step, name="retry", prefix="parameters", plan=plan
+    )
 
 
 @post("/executions/{execution_id:str}/steps/{step:str}/stop", include_in_schema=False)
-async def stop_step(
-    request: AnyRequest, execution_id: FromPath[str], step: FromPath[str]
-) -> Redirect:
+async def stop_step(request: AnyRequest, execution_id: ExecutionId, step: StepName) -> Redirect:
     user = await signed_in_user(request)
-    execution_id = checked_execution_id(execution_id)
-    step = _step_name(execution_id, step)
     await actions.stop_step(ctx_of(request), user, execution_id, step)
     return see_other(_here(execution_id, step))
 

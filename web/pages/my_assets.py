@@ -9,7 +9,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,7 +30,7 @@ from registry.assets.whitelists import change_whitelist
 from registry.catalog.service import CatalogQuery, search
 from registry.context import current_principal
 from registry.errors import FieldError, InvalidInput, pydantic_errors
-from registry.params import ASSET, VERSION
+from registry.params import ContentId, Version
 from registry.versions.service import set_status
 from sdk.vocabulary import VersionStatus
 from web.render import AnyRequest, ctx_of, form_data, page, see_other
@@ -69,14 +69,6 @@ class Problem:
             name = (rename or {}).get(error.field, error.field)
             found.setdefault(name, FieldError(name, error.rule, error.message))
         return cls(form, found, values)
-
-
-def _ids(content_id: str, version: str | None = None) -> None:
-    """Ids that cannot name an asset (version) are the API's 404."""
-    if not ASSET.well_formed(content_id):
-        raise ASSET.not_found(content_id)
-    if version is not None and not VERSION.well_formed(version):
-        raise VERSION.not_found(version, content_id=content_id)
 
 
 async def published_by(
@@ -144,15 +136,27 @@ async def my_assets_page(
     return await _render(request, user, cursor)
 
 
+async def _refused(
+    request: AnyRequest,
+    user: Principal,
+    form: dict[str, str],
+    name: str,
+    exc: InvalidInput,
+    rename: dict[str, str] | None = None,
+) -> Template:
+    """The page again (at the form's page of assets), form ``name`` saying why it was refused."""
+    problem = Problem.of(name, exc.errors, form, rename)
+    return await _render(request, user, form.get("cursor"), problem=problem, status_code=exc.status)
+
+
 def _back(content_id: str, cursor: str | None) -> str:
     query = f"?{urlencode({'cursor': cursor})}" if cursor else ""
     return f"/my/assets{query}#asset-{content_id}"
 
 
 @post("/my/assets/{content_id:str}/visibility", include_in_schema=False)
-async def set_visibility(request: AnyRequest, content_id: FromPath[str]) -> Template | Redirect:
+async def set_visibility(request: AnyRequest, content_id: ContentId) -> Template | Redirect:
     """Public, group (whitelists decide) or private."""
-    _ids(content_id)
     user = await current_principal(request)
     if user is None:
         return see_other(SIGN_IN)
@@ -166,19 +170,15 @@ async def set_visibility(request: AnyRequest, content_id: FromPath[str]) -> Temp
             asset = await find_asset(session, content_id, user, for_update=True)
             await update_asset(session, asset=asset, data=data, principal=user)
     except InvalidInput as exc:
-        problem = Problem.of(f"vis-{content_id}", exc.errors, form)
-        return await _render(
-            request, user, form.get("cursor"), problem=problem, status_code=exc.status
-        )
+        return await _refused(request, user, form, f"vis-{content_id}", exc)
     return see_other(_back(content_id, form.get("cursor")))
 
 
 @post("/my/assets/{content_id:str}/versions/{version:str}/status", include_in_schema=False)
 async def set_version_status(
-    request: AnyRequest, content_id: FromPath[str], version: FromPath[str]
+    request: AnyRequest, content_id: ContentId, version: Version
 ) -> Template | Redirect:
     """Deprecate (still usable, with a warning) or yank (no new imports or runs)."""
-    _ids(content_id, version)
     user = await current_principal(request)
     if user is None:
         return see_other(SIGN_IN)
@@ -193,20 +193,16 @@ async def set_version_status(
             row = await find_version(session, asset, version, user)
             await set_status(session, asset=asset, version=row, status=data.status, principal=user)
     except InvalidInput as exc:
-        problem = Problem.of(f"status-{content_id}-{version}", exc.errors, form)
-        return await _render(
-            request, user, form.get("cursor"), problem=problem, status_code=exc.status
-        )
+        return await _refused(request, user, form, f"status-{content_id}-{version}", exc)
     return see_other(_back(content_id, form.get("cursor")))
 
 
 @post("/my/assets/{content_id:str}/versions/{version:str}/whitelist", include_in_schema=False)
 async def edit_whitelist(
-    request: AnyRequest, content_id: FromPath[str], version: FromPath[str]
+    request: AnyRequest, content_id: ContentId, version: Version
 ) -> Template | Redirect:
     """``add``: user names and ``group:<name>`` entries (spaces or commas between them);
     ``remove``: one entry. The change cascades to dependency versions I own."""
-    _ids(content_id, version)
     user = await current_principal(request)
     if user is None:
         return see_other(SIGN_IN)
@@ -236,10 +232,7 @@ async def edit_whitelist(
             )
     except InvalidInput as exc:
         rename = {e.field: where for e in exc.errors}
-        problem = Problem.of(f"wl-{content_id}-{version}", exc.errors, form, rename)
-        return await _render(
-            request, user, form.get("cursor"), problem=problem, status_code=exc.status
-        )
+        return await _refused(request, user, form, f"wl-{content_id}-{version}", exc, rename)
     return see_other(_back(content_id, form.get("cursor")))
 
 

@@ -15,10 +15,11 @@ from litestar.response import Template
 from registry.executions import service
 from registry.executions.models import EXECUTION_STATUSES, OPEN_STATUSES
 from registry.executions.schemas import CompareRow
+from registry.params import EXECUTION
 from web.charts import fmt
 from web.pages import execution
-from web.pages.execution import checked_execution_id, value_text
-from web.render import AnyRequest, ctx_of, page, signed_in_user
+from web.pages.execution import value_text
+from web.render import AnyRequest, ctx_of, here, page, signed_in_user
 
 RUNS_SHOWN = 500
 LOWER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse")
@@ -42,7 +43,8 @@ async def runs_page(
 ) -> Template:
     """Every run in my workspaces, newest first, filtered by status, label and workflow."""
     user = await signed_in_user(request)
-    status, label, workflow = status or None, (label or "").strip() or None, workflow or None
+    label = (label or "").strip().lower() or None  # labels are stored in lower case
+    status, workflow = status or None, workflow or None
     errors: dict[str, str] = {}
     if status is not None and status not in EXECUTION_STATUSES:
         errors["status"] = f"status must be one of {', '.join(EXECUTION_STATUSES)}"
@@ -50,12 +52,9 @@ async def runs_page(
     if not errors:
         async with ctx_of(request).db.read() as session:
             rows = await service.find_executions(
-                session, user, workflow=workflow, status=status, limit=service.MAX_FOUND
+                session, user, workflow=workflow, status=status, label=label, limit=RUNS_SHOWN
             )
-            if label is not None:  # the query has no label filter: the same word match here
-                wanted = label.lower()
-                rows = [r for r in rows if wanted in r[0].labels_text.lower().split()]
-            runs = await service.summaries(session, rows[:RUNS_SHOWN])
+            runs = await service.summaries(session, rows)
     return await page(
         request,
         "runs.html",
@@ -66,7 +65,7 @@ async def runs_page(
         filters={"status": status or "", "label": label or "", "workflow": workflow or ""},
         errors=errors,
         open_statuses=OPEN_STATUSES,
-        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        here=here(request),
     )
 
 
@@ -127,8 +126,8 @@ async def compare_page(
     checkboxes send it)."""
     user = await signed_in_user(request)
     wanted = [i.strip() for value in ids or [] for i in value.split(",") if i.strip()]
-    for execution_id in wanted:
-        checked_execution_id(execution_id)
+    for execution_id in wanted:  # held to the rule of the path's execution ids
+        EXECUTION.checked(execution_id)
     if len(wanted) < 2:
         return await page(
             request,

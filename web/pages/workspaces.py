@@ -12,7 +12,7 @@ from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from litestar import get, post
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,27 +34,27 @@ from registry.executions import service as executions
 from registry.executions.models import OPEN_STATUSES, Execution
 from registry.executions.quick_run import latest_importable, run_asset, start_if_ready
 from registry.executions.schemas import ExecutionSummary
-from registry.params import ASSET, WORKFLOW, WORKSPACE, IdKind
+from registry.params import ContentId, WorkflowId, WorkspaceName
 from registry.workspaces import service as workspaces
 from registry.workspaces.models import RuntimeWorkflow, Workspace
 from registry.workspaces.schemas import WorkflowCopy, WorkflowImport, WorkflowSummary
 from sdk.vocabulary import NAME_RE, NAME_RULE, ExecutionStatus
-from web.config_form import ConfigForm, build_form, read_form
 from web.dag import dag_svg
-from web.render import AnyRequest, ctx_of, form_data, form_lists, page, see_other, signed_in_user
+from web.forms import ConfigForm, build_form, read_form
+from web.render import (
+    AnyRequest,
+    ctx_of,
+    form_data,
+    form_lists,
+    here,
+    page,
+    see_other,
+    signed_in_user,
+)
 from web.session import safe_next
 
 RUNS_SHOWN = 10
 STATUS_FILTERS = [*ExecutionStatus, "none"]
-
-PathId = Annotated[str, PathParameter(max_length=200)]
-
-
-def _checked(kind: IdKind, value: str) -> str:
-    """A path's id held to the API's rule: an ill-formed one is a 404, like an absent one."""
-    if not kind.well_formed(value):
-        raise kind.not_found(value)
-    return value
 
 
 def _workflow_url(workflow_id: str, missing: list[str] | None = None) -> str:
@@ -72,11 +72,10 @@ def _name_error(name: str, field: str = "name") -> FieldError | None:
 
 
 @post("/assets/{content_id:str}/run", include_in_schema=False)
-async def run_asset_page(request: AnyRequest, content_id: PathId) -> Redirect:
+async def run_asset_page(request: AnyRequest, content_id: ContentId) -> Redirect:
     """Import the version (latest by default) into the default workspace, or reuse the
     workflow imported from it, and start it; to its form when a value is missing."""
     user = await signed_in_user(request)
-    _checked(ASSET, content_id)
     form = await form_data(request)
     done = await run_asset(ctx_of(request), user, content_id, form.get("version") or None)
     if done.execution is None:
@@ -134,10 +133,9 @@ async def _import_page(
 
 
 @post("/assets/{content_id:str}/import", include_in_schema=False)
-async def import_asset_page(request: AnyRequest, content_id: PathId) -> Redirect | Template:
+async def import_asset_page(request: AnyRequest, content_id: ContentId) -> Redirect | Template:
     """Import a version under a name into a workspace → the new workflow's page."""
     user = await signed_in_user(request)
-    _checked(ASSET, content_id)
     form = await form_data(request)
     name = form.get("name", "").strip()
     space = form.get("workspace", "").strip() or workspaces.DEFAULT
@@ -269,7 +267,7 @@ async def _titles(
 @get("/workspaces/{ws:str}", include_in_schema=False)
 async def workspace_page(
     request: AnyRequest,
-    ws: PathId,
+    ws: WorkspaceName,
     q: Annotated[str | None, QueryParameter(max_length=64)] = None,
     tag: Annotated[str | None, QueryParameter(max_length=32)] = None,
     status: Annotated[str | None, QueryParameter(max_length=16)] = None,
@@ -277,7 +275,6 @@ async def workspace_page(
     """The workspace's workflows: source, latest run (status, current step, start, duration),
     tags; search by name, filter by tag and status."""
     user = await signed_in_user(request)
-    _checked(WORKSPACE, ws)
     errors: dict[str, str] = {}
     if status and status not in STATUS_FILTERS:
         errors["status"] = f"{status!r} is not a status: one of {', '.join(STATUS_FILTERS)}"
@@ -306,7 +303,6 @@ async def workspace_page(
         )
         for s in summaries
     ]
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return await page(
         request,
         "workflows.html",
@@ -320,7 +316,7 @@ async def workspace_page(
         filters={"q": q or "", "tag": tag or "", "status": status or ""},
         statuses=STATUS_FILTERS,
         errors=errors,
-        here=here,
+        here=here(request),
     )
 
 
@@ -387,34 +383,57 @@ async def _workflow_page(
     )
 
 
+def _saved_form(view: WorkflowView, missing: list[str] | None = None) -> ConfigForm | None:
+    """The configuration form showing what is saved (None: a spec this server cannot read)."""
+    spec = workspaces.readable_spec(view.row)
+    if spec is None:
+        return None
+    config = workspaces.stored_config(view.row)
+    return build_form(spec, config, view.space, missing=missing or [])
+
+
+async def _refused(
+    request: AnyRequest,
+    user: Principal,
+    workflow_id: str,
+    action: str,
+    error: GalleryError,
+    sent: dict[str, str],
+) -> Template:
+    """The workflow's page again, the ``action``'s form saying why it was refused and keeping
+    what was ``sent``."""
+    view = await _load(ctx_of(request), user, workflow_id)
+    return await _workflow_page(
+        request,
+        view,
+        _saved_form(view),
+        status_code=error.status,
+        action_errors={action: error.detail},
+        sent=sent,
+    )
+
+
 @get("/workflows/{workflow_id:str}", include_in_schema=False)
 async def workflow_page(
     request: AnyRequest,
-    workflow_id: PathId,
+    workflow_id: WorkflowId,
     missing: Annotated[str | None, QueryParameter(max_length=2000)] = None,
     saved: Annotated[str | None, QueryParameter(max_length=8)] = None,
 ) -> Template:
     """The workflow: its source, latest runs, and the configuration form (``?missing=a,b``
     marks the fields a start needs)."""
     user = await signed_in_user(request)
-    _checked(WORKFLOW, workflow_id)
     view = await _load(ctx_of(request), user, workflow_id)
-    spec = workspaces.readable_spec(view.row)
     wanted = [m.strip() for m in (missing or "").split(",") if m.strip()]
-    form = None
-    if spec is not None:
-        config = workspaces.stored_config(view.row)
-        form = build_form(spec, config, view.space, missing=wanted)
     notice = "Saved." if saved else None
-    return await _workflow_page(request, view, form, notice=notice)
+    return await _workflow_page(request, view, _saved_form(view, wanted), notice=notice)
 
 
 @post("/workflows/{workflow_id:str}/config", include_in_schema=False)
-async def save_config_page(request: AnyRequest, workflow_id: PathId) -> Redirect | Template:
+async def save_config_page(request: AnyRequest, workflow_id: WorkflowId) -> Redirect | Template:
     """Save the form (typed values, storage roots, scene); ``action=start`` also starts a run.
     A refused form comes back with the registry's messages beside its fields (422)."""
     user = await signed_in_user(request)
-    _checked(WORKFLOW, workflow_id)
     ctx = ctx_of(request)
     submitted = await form_lists(request)
     start = (submitted.get("action") or [""])[-1] == "start"
@@ -453,11 +472,10 @@ async def save_config_page(request: AnyRequest, workflow_id: PathId) -> Redirect
 
 
 @post("/workflows/{workflow_id:str}/start", include_in_schema=False)
-async def start_page(request: AnyRequest, workflow_id: PathId) -> Redirect:
+async def start_page(request: AnyRequest, workflow_id: WorkflowId) -> Redirect:
     """Start a run with the saved configuration → the run; to the form when values are
     missing."""
     user = await signed_in_user(request)
-    _checked(WORKFLOW, workflow_id)
     execution, missing = await start_if_ready(ctx_of(request), user, workflow_id)
     if execution is None:
         return see_other(_workflow_url(workflow_id, missing))
@@ -465,10 +483,9 @@ async def start_page(request: AnyRequest, workflow_id: PathId) -> Redirect:
 
 
 @post("/workflows/{workflow_id:str}/stop", include_in_schema=False)
-async def stop_page(request: AnyRequest, workflow_id: PathId) -> Redirect:
+async def stop_page(request: AnyRequest, workflow_id: WorkflowId) -> Redirect:
     """Stop the workflow's open run → ``next`` (default: the run)."""
     user = await signed_in_user(request)
-    _checked(WORKFLOW, workflow_id)
     ctx = ctx_of(request)
     form = await form_data(request)
     async with ctx.db.read() as session:
@@ -481,11 +498,10 @@ async def stop_page(request: AnyRequest, workflow_id: PathId) -> Redirect:
 
 
 @post("/workflows/{workflow_id:str}/copy", include_in_schema=False)
-async def copy_page(request: AnyRequest, workflow_id: PathId) -> Redirect | Template:
+async def copy_page(request: AnyRequest, workflow_id: WorkflowId) -> Redirect | Template:
     """A twin in the same workspace (``name``, default ``<name>_copy``) → its page, or
     ``next`` when given."""
     user = await signed_in_user(request)
-    _checked(WORKFLOW, workflow_id)
     ctx = ctx_of(request)
     form = await form_data(request)
     name = form.get("name", "").strip()
@@ -504,26 +520,15 @@ async def copy_page(request: AnyRequest, workflow_id: PathId) -> Redirect | Temp
             )
             twin_id = twin.workflow_id
     except (InvalidInput, Conflict) as exc:
-        view = await _load(ctx, user, workflow_id)
-        spec = workspaces.readable_spec(view.row)
-        config = workspaces.stored_config(view.row)
-        return await _workflow_page(
-            request,
-            view,
-            build_form(spec, config, view.space) if spec is not None else None,
-            status_code=exc.status,
-            action_errors={"copy": exc.detail},
-            sent={"copy_name": name},
-        )
+        return await _refused(request, user, workflow_id, "copy", exc, {"copy_name": name})
     return see_other(safe_next(form.get("next"), f"/workflows/{twin_id}"))
 
 
 @post("/workflows/{workflow_id:str}/delete", include_in_schema=False)
-async def delete_page(request: AnyRequest, workflow_id: PathId) -> Redirect | Template:
+async def delete_page(request: AnyRequest, workflow_id: WorkflowId) -> Redirect | Template:
     """Delete the workflow when ``confirm`` is its name (and no run of it is open) → its
     workspace."""
     user = await signed_in_user(request)
-    _checked(WORKFLOW, workflow_id)
     ctx = ctx_of(request)
     typed = (await form_data(request)).get("confirm", "")
     error: GalleryError | None = None
@@ -544,17 +549,7 @@ async def delete_page(request: AnyRequest, workflow_id: PathId) -> Redirect | Te
         space = workspace.name
     if error is None:
         return see_other(f"/workspaces/{quote(space)}")
-    view = await _load(ctx, user, workflow_id)
-    spec = workspaces.readable_spec(view.row)
-    config = workspaces.stored_config(view.row)
-    return await _workflow_page(
-        request,
-        view,
-        build_form(spec, config, view.space) if spec is not None else None,
-        status_code=error.status,
-        action_errors={"delete": error.detail},
-        sent={"confirm": typed},
-    )
+    return await _refused(request, user, workflow_id, "delete", error, {"confirm": typed})
 
 
 PAGES = [
