@@ -16,10 +16,11 @@ def utcnow() -> datetime:
 
 
 def has_word(column: Any, word: str) -> ColumnElement[bool]:
-    """``column`` holds space-separated words (tags, labels) and ``word`` is one of them."""
+    """``column`` holds space-separated words (tags, labels) and ``word`` is one of them
+    (``_`` and ``%`` in it are plain characters, not LIKE's wildcards)."""
     return or_(
         column == word,
-        column.startswith(word + " "),
-        column.endswith(" " + word),
-        column.contains(" " + word + " "),
+        column.startswith(word + " ", autoescape=True),
+        column.endswith(" " + word, autoescape=True),
+        column.contains(" " + word + " ", autoescape=True),
     )

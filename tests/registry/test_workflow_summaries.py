@@ -102,7 +102,7 @@ def test_filters_by_latest_status_tag_and_name(gallery: Gallery) -> None:
     content_id = big_workflow(owner)
     alpha = imported(owner, content_id, "alpha", ["vision", "demo"])
     beta = imported(owner, content_id, "beta", ["vision"])
-    imported(owner, content_id, "gamma", ["demo-2"])
+    imported(owner, content_id, "gamma", ["demo-2", "x9y"])
     record_runs(gallery, alpha, ["failed", "succeeded"])
     record_runs(gallery, beta, ["running"])
     url = "/workspaces/default/workflows"
@@ -119,6 +119,7 @@ def test_filters_by_latest_status_tag_and_name(gallery: Gallery) -> None:
     assert listed(tag="Vision") == ["alpha", "beta"]  # tags are stored in lower case
     assert listed(tag="demo") == ["alpha"]  # a whole tag, not a part of one
     assert listed(tag="demo-2") == ["gamma"]
+    assert listed(tag="x_y") == []  # '_' is a character, not LIKE's "any one character"
     assert listed(tag="vision", status="running") == ["beta"]
     assert listed(tag="vision", status="none") == []
     assert listed(q="amm") == ["gamma"]
