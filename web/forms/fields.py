@@ -209,8 +209,9 @@ def kind_words(placeholder: ir.PlaceholderSpec) -> str:
 def hint(placeholder: ir.PlaceholderSpec, space: str = "") -> str:
     """The default, else what a value looks like."""
     if placeholder.default is not None:
-        text = value_text(placeholder, placeholder.default).replace("\n", ", ")
-        return f"default: {text}"
+        if placeholder.type in ("json", "list"):  # one line, as JSON
+            return f"default: {_json(placeholder.default)}"
+        return f"default: {value_text(placeholder, placeholder.default)}"
     if space and placeholder.format and placeholder.format.startswith("obs"):
         return f"a path inside {space}"
     if placeholder.type == "list":
