@@ -21,6 +21,13 @@
       if (dialog && dialog.showModal) { event.preventDefault(); dialog.showModal(); }
     });
   });
+  // A dialog the server rendered open (a link such as ?import=1, or a refused form) is made
+  // modal, as if its button had opened it: focus inside, Escape closes it.
+  document.querySelectorAll("dialog[open]").forEach((dialog) => {
+    if (!dialog.showModal) return;
+    dialog.close();
+    dialog.showModal();
+  });
   document.querySelectorAll("dialog [data-close]").forEach((button) => {
     button.addEventListener("click", (event) => {
       event.preventDefault();
