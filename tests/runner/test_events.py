@@ -122,7 +122,7 @@ def test_the_stream_shows_each_change_and_ends_with_the_run(
         # Every event in between was a real change: no two equal states in a row.
         states = [json.dumps(e[1], sort_keys=True) for e in events.events if e[0] == "execution"]
         assert all(a != b for a, b in itertools.pairwise(states))
-        assert len(states) >= 3
+        assert len(states) >= 2  # waiting (maybe after running), then succeeded
     finally:
         events.close()
         todo.close()
