@@ -74,7 +74,7 @@ async def page(
     todo_count = 0
     if user is not None:
         async with ctx_of(request).db.read() as session:
-            todo_count = len(await executions.todo(session, user))
+            todo_count = await executions.todo_count(session, user)
     return _template(
         request,
         template,

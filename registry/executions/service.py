@@ -508,16 +508,31 @@ async def find_executions(
     return [(e, w, s) for e, w, s in rows]
 
 
-async def todo(session: AsyncSession, principal: Principal) -> list[TodoItem]:
-    """Steps waiting for input in executions of the principal's workspaces."""
-    rows = await session.exec(
-        select(StepRun, Execution, RuntimeWorkflow, Workspace)
+def _waiting_for(principal: Principal, *columns: Any) -> Any:
+    """Steps waiting for input in executions of the principal's workspaces (``columns``)."""
+    return (
+        select(*columns)
+        .select_from(StepRun)
         .join(Execution, col(Execution.id) == col(StepRun.execution_pk))
         .join(RuntimeWorkflow, col(RuntimeWorkflow.id) == col(Execution.workflow_pk))
         .join(Workspace, col(Workspace.id) == col(RuntimeWorkflow.workspace_id))
         .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == col(Workspace.id))
         .where(StepRun.status == "waiting_input", WorkspaceMember.user_id == principal.user_id)
-        .order_by(col(Execution.created_at))
+    )
+
+
+async def todo_count(session: AsyncSession, principal: Principal) -> int:
+    """How many steps wait for the principal's input (the console's header badge)."""
+    count = (await session.exec(_waiting_for(principal, func.count()))).one()
+    return int(count)
+
+
+async def todo(session: AsyncSession, principal: Principal) -> list[TodoItem]:
+    """Steps waiting for input in executions of the principal's workspaces."""
+    rows = await session.exec(
+        _waiting_for(principal, StepRun, Execution, RuntimeWorkflow, Workspace).order_by(
+            col(Execution.created_at)
+        )
     )
     items = []
     for step, execution, workflow, workspace in rows:

@@ -83,6 +83,7 @@ def test_a_waiting_step_is_continued_through_its_typed_form(
 
     todo = page_of(browser, "/todo")
     assert f'href="{here}?step=gate#continue"' in todo
+    assert re.search(r'id="todo-badge"[^>]*>1</span>', todo)  # the header's count, without JS
     assert "approve the release &lt;script&gt;" in todo and XSS not in todo
 
     page = page_of(browser, here)  # the waiting step is the one shown
@@ -132,6 +133,7 @@ def test_a_waiting_step_is_continued_through_its_typed_form(
     assert 'id="continue"' not in page
     assert "tool: label=yes score=2.5" in text_of(page, "log")  # the log, server-side
     assert "Nothing is waiting for you." in page_of(browser, "/todo")
+    assert re.search(r'id="todo-badge"[^>]*>0</span>', page_of(browser, "/todo"))
 
 
 def flaky(code: Path) -> wf.Workflow:
