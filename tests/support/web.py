@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -50,3 +51,17 @@ def web_user(gallery: Gallery, prefix: str = "w", *, groups: tuple[str, ...] = (
     """A new user, signed in to the web console (``.api`` is the same user over the API)."""
     name, password = gallery.new_user(prefix, groups=groups)
     return web_client(gallery, name, password)
+
+
+def tag_of(page: str, element_id: str) -> str:
+    """The opening tag of the element with this id."""
+    found = re.search(rf'<[a-z]+[^>]*\bid="{re.escape(element_id)}"[^>]*>', page)
+    assert found, f"no element {element_id!r}"
+    return found.group(0)
+
+
+def text_of(page: str, element_id: str) -> str:
+    """The text of the element with this id (up to its first child's end), unescaped."""
+    found = re.search(rf'id="{re.escape(element_id)}"[^>]*>(.*?)</', page, re.S)
+    assert found, f"no element {element_id!r}"
+    return html.unescape(found.group(1))

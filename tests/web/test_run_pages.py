@@ -5,7 +5,6 @@ Stop, Rerun, Delete and labels go through the same actions as the API."""
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from tests.support.browser import Dialogs, chromium, chromium_missing
 from tests.support.executions import record_runs
 from tests.support.gallery import Gallery
 from tests.support.runner import step, step_is, wait_for
-from tests.support.web import WebClient, web_client, web_user
+from tests.support.web import WebClient, tag_of, text_of, web_client, web_user
 from web import forms
 from web.pages.runs import compare_lines, lower_is_better
 
@@ -37,19 +36,6 @@ def page_of(client: WebClient, path: str, status: int = 200) -> str:
     answer = client.get(path)
     assert answer.status_code == status, answer.text
     return answer.text
-
-
-def tag_of(page: str, element_id: str) -> str:
-    """The opening tag of the element with this id."""
-    found = re.search(rf'<[a-z]+[^>]*\bid="{re.escape(element_id)}"[^>]*>', page)
-    assert found, f"no element {element_id!r}"
-    return found.group(0)
-
-
-def text_of(page: str, element_id: str) -> str:
-    found = re.search(rf'id="{re.escape(element_id)}"[^>]*>(.*?)</', page, re.S)
-    assert found, f"no element {element_id!r}"
-    return html.unescape(found.group(1))
 
 
 def node_status(page: str, name: str) -> str:

@@ -17,7 +17,7 @@ from tests.conftest import Runtime
 from tests.support.executions import record_runs
 from tests.support.gallery import Gallery, new_asset, publish, workflow_manifest
 from tests.support.runner import wait_for
-from tests.support.web import WebClient, web_client, web_user
+from tests.support.web import WebClient, tag_of, text_of, web_client, web_user
 from web.forms import parse_text, value_text
 
 XSS = "<script>alert(1)</script>"
@@ -67,19 +67,6 @@ def read(client: WebClient, workflow_id: str) -> dict[str, Any]:
 
 def space_of(client: WebClient) -> str:
     return f"/{client.username}/default/"
-
-
-def tag_of(page: str, element_id: str) -> str:
-    """The opening tag of the element with this id."""
-    found = re.search(rf'<(input|select|textarea)[^>]*\bid="{re.escape(element_id)}"[^>]*>', page)
-    assert found, f"no element {element_id!r}"
-    return found.group(0)
-
-
-def text_of(page: str, element_id: str) -> str:
-    found = re.search(rf'id="{re.escape(element_id)}"[^>]*>(.*?)</', page, re.S)
-    assert found, f"no element {element_id!r}"
-    return html.unescape(found.group(1))
 
 
 @pytest.mark.parametrize(
