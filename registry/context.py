@@ -165,7 +165,7 @@ async def _from_session(
     if method not in SAFE_METHODS and connection.scope["path"].startswith(API_PATH):
         return None
     try:
-        return await _authenticate(f"Bearer {token}", ctx)
+        return await _token_principal(token, ctx)
     except Unauthenticated:
         return None
 
@@ -176,7 +176,11 @@ async def _authenticate(header: str | None, ctx: Context) -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("use 'Authorization: Bearer <token>'")
-    token = token.strip()
+    return await _token_principal(token.strip(), ctx)
+
+
+async def _token_principal(token: str, ctx: Context) -> Principal:
+    """The principal of a bearer token (kept a few seconds in ``ctx.principals``), or 401."""
     cached = ctx.principals.get(token)
     if cached is not None:
         return cached
