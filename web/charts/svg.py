@@ -37,6 +37,14 @@ from web.charts.base import (
 )
 
 
+def _figure(ident: str, caption: Markup, svg: Markup, skipped: int, numbers: Markup) -> Markup:
+    """A drawn chart: caption, picture, a note of the values left out, the numbers as text."""
+    note = M('<p class="meta">{}</p>').format(not_drawn(skipped).strip()) if skipped else ""
+    return M('<figure class="chart" id="{}">{}{}{}{}</figure>').format(
+        ident, caption, svg, note, numbers
+    )
+
+
 def _svg_open(ident: str, height: float, title: str, desc: str) -> Markup:
     return M(
         '<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" '
@@ -230,10 +238,7 @@ def line_chart(entry: Mapping[str, Any], ident: str) -> Markup:
         _axis_titles(xs.title, ys[0].title if len(ys) == 1 else "value", plot_bottom),
         legend,
     )
-    note = M('<p class="meta">{}</p>').format(not_drawn(skipped).strip()) if skipped else ""
-    return M('<figure class="chart" id="{}">{}{}{}{}</figure>').format(
-        ident, caption, svg, note, numbers
-    )
+    return _figure(ident, caption, svg, skipped, numbers)
 
 
 # --- histogram -------------------------------------------------------------------------------
@@ -321,7 +326,4 @@ def histogram(entry: Mapping[str, Any], ident: str) -> Markup:
         _axis_titles(xs.title, ys[0].title if len(ys) == 1 else "value", plot_bottom),
         legend,
     )
-    note = M('<p class="meta">{}</p>').format(not_drawn(skipped).strip()) if skipped else ""
-    return M('<figure class="chart" id="{}">{}{}{}{}</figure>').format(
-        ident, caption, svg, note, numbers
-    )
+    return _figure(ident, caption, svg, skipped, numbers)

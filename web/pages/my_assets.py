@@ -4,6 +4,7 @@ whitelist, through the same services as the API's PATCH and whitelist routes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlencode
@@ -154,24 +155,48 @@ def _back(content_id: str, cursor: str | None) -> str:
     return f"/my/assets{query}#asset-{content_id}"
 
 
-@post("/my/assets/{content_id:str}/visibility", include_in_schema=False)
-async def set_visibility(request: AnyRequest, content_id: ContentId) -> Template | Redirect:
-    """Public, group (whitelists decide) or private."""
+Change = Callable[[AsyncSession, Principal, dict[str, str]], Awaitable[None]]
+"""What one form of the page does with the submitted fields, inside one write transaction;
+InvalidInput when the fields are refused."""
+
+
+async def _change(
+    request: AnyRequest,
+    content_id: str,
+    name: str,
+    change: Change,
+    *,
+    all_at: Callable[[dict[str, str]], str] | None = None,
+) -> Template | Redirect:
+    """A form of one of my assets: sign in first; the change; refused, the page again with
+    form ``name`` saying why (every error at the field ``all_at`` names, if given); else back
+    to the asset."""
     user = await current_principal(request)
     if user is None:
         return see_other(SIGN_IN)
     form = await form_data(request)
     try:
+        async with ctx_of(request).db.write() as session:
+            await change(session, user, form)
+    except InvalidInput as exc:
+        rename = None if all_at is None else {e.field: all_at(form) for e in exc.errors}
+        return await _refused(request, user, form, name, exc, rename)
+    return see_other(_back(content_id, form.get("cursor")))
+
+
+@post("/my/assets/{content_id:str}/visibility", include_in_schema=False)
+async def set_visibility(request: AnyRequest, content_id: ContentId) -> Template | Redirect:
+    """Public, group (whitelists decide) or private."""
+
+    async def change(session: AsyncSession, user: Principal, form: dict[str, str]) -> None:
         try:
             data = AssetUpdate(visibility=form.get("visibility", ""))  # type: ignore[arg-type]
         except ValidationError as exc:
             raise InvalidInput.of("visibility", pydantic_errors(exc)) from None
-        async with ctx_of(request).db.write() as session:
-            asset = await find_asset(session, content_id, user, for_update=True)
-            await update_asset(session, asset=asset, data=data, principal=user)
-    except InvalidInput as exc:
-        return await _refused(request, user, form, f"vis-{content_id}", exc)
-    return see_other(_back(content_id, form.get("cursor")))
+        asset = await find_asset(session, content_id, user, for_update=True)
+        await update_asset(session, asset=asset, data=data, principal=user)
+
+    return await _change(request, content_id, f"vis-{content_id}", change)
 
 
 @post("/my/assets/{content_id:str}/versions/{version:str}/status", include_in_schema=False)
@@ -179,22 +204,22 @@ async def set_version_status(
     request: AnyRequest, content_id: ContentId, version: Version
 ) -> Template | Redirect:
     """Deprecate (still usable, with a warning) or yank (no new imports or runs)."""
-    user = await current_principal(request)
-    if user is None:
-        return see_other(SIGN_IN)
-    form = await form_data(request)
-    try:
+
+    async def change(session: AsyncSession, user: Principal, form: dict[str, str]) -> None:
         try:
             data = VersionUpdate(status=form.get("status", ""))  # type: ignore[arg-type]
         except ValidationError as exc:
             raise InvalidInput.of("status", pydantic_errors(exc)) from None
-        async with ctx_of(request).db.write() as session:
-            asset = await find_asset(session, content_id, user, for_update=True)
-            row = await find_version(session, asset, version, user)
-            await set_status(session, asset=asset, version=row, status=data.status, principal=user)
-    except InvalidInput as exc:
-        return await _refused(request, user, form, f"status-{content_id}-{version}", exc)
-    return see_other(_back(content_id, form.get("cursor")))
+        asset = await find_asset(session, content_id, user, for_update=True)
+        row = await find_version(session, asset, version, user)
+        await set_status(session, asset=asset, version=row, status=data.status, principal=user)
+
+    return await _change(request, content_id, f"status-{content_id}-{version}", change)
+
+
+def _whitelist_field(form: dict[str, str]) -> str:
+    """The field a whitelist form fills: ``remove`` (one entry) or ``add``."""
+    return "remove" if "remove" in form else "add"
 
 
 @post("/my/assets/{content_id:str}/versions/{version:str}/whitelist", include_in_schema=False)
@@ -203,14 +228,10 @@ async def edit_whitelist(
 ) -> Template | Redirect:
     """``add``: user names and ``group:<name>`` entries (spaces or commas between them);
     ``remove``: one entry. The change cascades to dependency versions I own."""
-    user = await current_principal(request)
-    if user is None:
-        return see_other(SIGN_IN)
-    form = await form_data(request)
-    adding = "remove" not in form
-    where = "add" if adding else "remove"
-    names = [n for n in _NAMES.split(form.get(where, "")) if n]
-    try:
+
+    async def change(session: AsyncSession, user: Principal, form: dict[str, str]) -> None:
+        where = _whitelist_field(form)
+        names = [n for n in _NAMES.split(form.get(where, "")) if n]
         if not names:
             raise InvalidInput.field(
                 where, "required", "name at least one user, or a group written group:<name>"
@@ -219,21 +240,20 @@ async def edit_whitelist(
             data = WhitelistChange(principals=names)
         except ValidationError as exc:
             raise InvalidInput.of("whitelist", pydantic_errors(exc)) from None
-        async with ctx_of(request).db.write() as session:
-            asset = await find_asset(session, content_id, user, for_update=True)
-            row = await find_version(session, asset, version, user)
-            await change_whitelist(
-                session,
-                asset=asset,
-                version=row,
-                names=data.principals,
-                add=adding,
-                principal=user,
-            )
-    except InvalidInput as exc:
-        rename = {e.field: where for e in exc.errors}
-        return await _refused(request, user, form, f"wl-{content_id}-{version}", exc, rename)
-    return see_other(_back(content_id, form.get("cursor")))
+        asset = await find_asset(session, content_id, user, for_update=True)
+        row = await find_version(session, asset, version, user)
+        await change_whitelist(
+            session,
+            asset=asset,
+            version=row,
+            names=data.principals,
+            add=where == "add",
+            principal=user,
+        )
+
+    return await _change(
+        request, content_id, f"wl-{content_id}-{version}", change, all_at=_whitelist_field
+    )
 
 
 PAGES = [my_assets_page, set_visibility, set_version_status, edit_whitelist]
