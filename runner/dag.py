@@ -94,11 +94,14 @@ def decide(
     skipped_by_branch: frozenset[str] = frozenset(),
     *,
     graph: Graph | None = None,
+    selected: Iterable[str] | None = None,
 ) -> Decision:
     """Run or skip a ready step.
 
     A branch not taken skips its steps. A step's own ``skip_conditions`` decide when it has
-    them; otherwise a step whose dependencies were all skipped is skipped too.
+    them; otherwise a step whose dependencies were all skipped is skipped too. Only the
+    dependencies among ``selected`` (default all) count: a step outside a scene was not
+    skipped by this run, it is simply not part of it.
     """
     if name in skipped_by_branch:
         return "skip"
@@ -108,7 +111,12 @@ def decide(
             return "skip" if all_hold(step.policy.skip_conditions, resolve) else "run"
         except DagError as exc:
             raise DagError(f"step {name!r}: skip condition: {exc}") from None
-    deps = [d for d in (graph if graph is not None else waits_for(spec))[name] if d in statuses]
+    chosen = set(selected) if selected is not None else set(statuses)
+    deps = [
+        d
+        for d in (graph if graph is not None else waits_for(spec))[name]
+        if d in statuses and d in chosen
+    ]
     if deps and all(statuses[d] == "skipped" for d in deps):
         return "skip"
     return "run"

@@ -58,6 +58,7 @@ class ExecutionWorkflow:
         self.data = data
         self.spec = data.spec
         self.selected = [n for n in ir.topological_order(data.spec) if n in set(data.steps)]
+        self.chosen = frozenset(self.selected)
         self.graph = dag.waits_for(data.spec)  # the spec never changes: worked out once
         self.params: dict[str, Any] = dict(data.parameters)
         self.provided: set[str] = set()
@@ -143,6 +144,7 @@ class ExecutionWorkflow:
                         resolve,
                         frozenset(self.branch_skipped),
                         graph=self.graph,
+                        selected=self.chosen,
                     )
                 except dag.DagError as exc:
                     self._set(name, "failed", error=str(exc), finished=True)

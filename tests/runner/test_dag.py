@@ -60,6 +60,18 @@ def test_a_step_whose_dependencies_were_all_skipped_is_skipped() -> None:
     assert dag.decide(spec, "a", {}, resolve) == "run"
 
 
+def test_dependencies_outside_the_selected_steps_do_not_skip_a_step() -> None:
+    """A scene step whose dependencies all lie outside the scene (statuses 'skipped' there:
+    they did not run before) still runs: only the selected steps' own skips count."""
+    a = job("a")
+    b = job("b", depend_steps=[a])
+    spec = wf.Workflow("w", steps=[a, b]).compile()
+    resolve = literal_resolver({})
+    outside = {"a": "skipped", "b": "pending"}
+    assert dag.decide(spec, "b", outside, resolve, selected=["b"]) == "run"
+    assert dag.decide(spec, "b", outside, resolve, selected=["a", "b"]) == "skip"
+
+
 def test_own_skip_conditions_take_priority_over_the_default_rule() -> None:
     flag = wf.Placeholder("skip_m", wf.PlaceholderType.BOOL, default=False)
     a = job("a")

@@ -396,6 +396,30 @@ def test_a_scene_is_refused_until_its_inputs_exist_then_runs_alone(
     assert scene["id"] in step(scene, "b")["outputs"]["out"]
 
 
+def test_every_step_of_a_scene_runs_even_when_its_dependencies_lie_outside(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    """A scene step that only *depends on* steps outside the scene (reads none of their
+    outputs) runs; it used to be skipped as if those steps had been skipped in this run."""
+    code = tool_dir(tmp_path)
+    a = job("a", code, parameters={"label": "A"})
+    b = job("b", code, parameters={"label": "B"}, depends=[a])
+    c = job("c", code, parameters={"label": "C"}, depends=[b])
+    workflow = wf.Workflow(
+        name="scene_deps",
+        desc="",
+        steps=[a, b, c],
+        policy=wf.policy.Policy(scenes=[wf.policy.Scene(scene_name="later", scene_steps=[b, c])]),
+    )
+    workflow_id = imported(client, workflow)
+    scene = wait_for(client, start(client, workflow_id, scene="later")["id"])
+    assert scene["status"] == "succeeded", scene
+    assert [(s["name"], s["status"]) for s in scene["steps"]] == [
+        ("b", "succeeded"),
+        ("c", "succeeded"),
+    ]
+
+
 def test_records_labels_filters_compare_and_rerun(client: httpx.Client, tmp_path: Path) -> None:
     code = tool_dir(tmp_path)
     out = wf.data.OutputStorage(name="out")
