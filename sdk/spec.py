@@ -14,8 +14,10 @@ from sdk._ir.checks import (
     check_values,
     delayed_placeholders,
     gallery_algorithms,
+    step_placeholders,
     validate,
     value_matches,
+    workspace_packages,
 )
 from sdk._ir.graph import (
     edges,
@@ -30,10 +32,12 @@ from sdk._ir.messages import (
     QUERY_STATE,
     SIGNAL_STOP,
     UPDATE_CONTINUE,
+    UPDATE_NEXT,
     UPDATE_RETRY,
     UPDATE_STOP_STEP,
     ContinueInput,
     ExecutionInput,
+    NextInput,
     RetryInput,
     StopStepInput,
 )
@@ -81,6 +85,7 @@ from sdk._ir.scenes import (
     SceneError,
     ScenePlan,
     plan_scene,
+    plan_steps,
 )
 
 __all__ = [
@@ -96,6 +101,7 @@ __all__ = [
     "STEP_PROPERTIES",
     "STEP_TYPES",
     "UPDATE_CONTINUE",
+    "UPDATE_NEXT",
     "UPDATE_RETRY",
     "UPDATE_STOP_STEP",
     "AlgorithmAssetSpec",
@@ -113,6 +119,7 @@ __all__ = [
     "LiteralValue",
     "MetricRef",
     "Name",
+    "NextInput",
     "OutputRef",
     "OutputSpec",
     "ParameterSpec",
@@ -141,9 +148,12 @@ __all__ = [
     "find_cycle",
     "gallery_algorithms",
     "plan_scene",
+    "plan_steps",
+    "step_placeholders",
     "step_values",
     "topological_order",
     "upstream_steps",
     "validate",
     "value_matches",
+    "workspace_packages",
 ]

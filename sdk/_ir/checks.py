@@ -162,6 +162,24 @@ def gallery_algorithms(spec: WorkflowSpec) -> list[tuple[str, str, str]]:
     return found
 
 
+def workspace_packages(spec: WorkflowSpec) -> list[tuple[str, str]]:
+    """(step, package sha256) of every algorithm a development workflow runs from a package
+    uploaded to its workspace."""
+    found = []
+    for step in spec.steps:
+        props = step.typed_properties()
+        if isinstance(props, JobProperties) and props.algorithm.source == "workspace":
+            assert props.algorithm.package
+            found.append((step.name, props.algorithm.package))
+    return found
+
+
+def step_placeholders(spec: WorkflowSpec, step: StepSpec) -> list[str]:
+    """Every placeholder a step reads, in declaration order."""
+    used = {v.name for _, v in step_values(step) if isinstance(v, PlaceholderRef)}
+    return [p.name for p in spec.placeholders if p.name in used]
+
+
 def delayed_placeholders(spec: WorkflowSpec, step: StepSpec) -> list[str]:
     """The delayed placeholders a step reads, in declaration order."""
     delayed = {p.name for p in spec.placeholders if p.delay}

@@ -17,6 +17,7 @@ EXECUTION_WORKFLOW = "ExecutionWorkflow"
 UPDATE_CONTINUE = "continue_step"
 UPDATE_RETRY = "retry_step"
 UPDATE_STOP_STEP = "stop_step"
+UPDATE_NEXT = "next_step"
 SIGNAL_STOP = "stop"
 QUERY_STATE = "state"
 DEFAULT_TASK_QUEUE = "gallery"
@@ -43,6 +44,9 @@ class ExecutionInput(_Model):
     flavor_queues: dict[str, str] = Field(default_factory=dict)
     task_queue: str = DEFAULT_TASK_QUEUE
     open_seconds: float = Field(default=7 * 86400.0, gt=0)
+    gated: bool = False
+    """Debug mode: no step starts until a *next* Update lets it (condition steps, which do no
+    work, are evaluated as they become ready)."""
 
 
 class ContinueInput(_Model):
@@ -57,6 +61,14 @@ class RetryInput(_Model):
 
     step: Name
     parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class NextInput(_Model):
+    """Debug mode: start the next ready step (or the named one), with these placeholder
+    values set first."""
+
+    step: Name | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
 
 
 class StopStepInput(_Model):

@@ -192,13 +192,16 @@ class AlgorithmSpec(_Model):
     """Where a job's code comes from.
 
     ``local``: a directory on the publishing machine (``code_dir``), replaced by a ``gallery``
-    reference when the workflow is published; ``gallery``: an algorithm asset version.
+    reference when the workflow is published; ``gallery``: an algorithm asset version;
+    ``workspace``: a package uploaded to the workspace for development runs (``package``, its
+    sha256), which publishes no asset.
     """
 
-    source: Literal["local", "gallery"]
+    source: Literal["local", "gallery", "workspace"]
     code_dir: str | None = None
     content_id: str | None = None
     version: str | None = None
+    package: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     name: str | None = Field(default=None, max_length=64)
     boot_file: str | None = None
     command: str | None = None
@@ -212,6 +215,8 @@ class AlgorithmSpec(_Model):
             raise ValueError("a local algorithm needs code_dir")
         if self.source == "gallery" and not (self.content_id and self.version):
             raise ValueError("a gallery algorithm needs content_id and version")
+        if self.source == "workspace" and not self.package:
+            raise ValueError("a workspace algorithm needs package (its sha256)")
         if self.boot_file and self.command:
             raise ValueError("give boot_file or command, not both")
         return self

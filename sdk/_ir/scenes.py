@@ -30,7 +30,20 @@ def plan_scene(spec: WorkflowSpec, scene: str, available: Iterable[tuple[str, st
     if scene not in found:
         known = ", ".join(found) or "none"
         raise SceneError(f"unknown scene {scene!r} (scenes: {known})")
-    members = set(found[scene].steps)
+    return plan_steps(spec, found[scene].steps, available)
+
+
+def plan_steps(
+    spec: WorkflowSpec, steps: Iterable[str], available: Iterable[tuple[str, str]]
+) -> ScenePlan:
+    """A partial run of the given steps (a scene's, or any): as :func:`plan_scene`."""
+    members = set(steps)
+    unknown = sorted(members - {s.name for s in spec.steps})
+    if unknown:
+        known = ", ".join(s.name for s in spec.steps)
+        raise SceneError(
+            f"no step {', '.join(map(repr, unknown))} in this workflow (steps: {known})"
+        )
     order = [n for n in topological_order(spec) if n in members]
     have = set(available)
     entry: list[tuple[str, str]] = []
