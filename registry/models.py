@@ -11,7 +11,7 @@ from registry.assets.models import (
     VersionDependency,
     VersionWhitelist,
 )
-from registry.executions.models import Execution, StepRun
+from registry.executions.models import Execution, Experiment, StepRun
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 
 metadata = SQLModel.metadata
@@ -22,6 +22,7 @@ __all__ = [
     "AssetTag",
     "AssetVersion",
     "Execution",
+    "Experiment",
     "Group",
     "GroupMember",
     "RuntimeWorkflow",

@@ -29,6 +29,7 @@ from registry.assets.service import use_check
 from registry.blobs import BlobNotFound
 from registry.errors import InvalidInput
 from registry.versions.archives import PackageLimits, check_archive, human
+from registry.workspaces.storage import package_key
 from runner.codecache import CodeCache, Hold
 from runner.steps.base import StepContext, StepFailure
 from sdk import spec as ir
@@ -54,18 +55,30 @@ async def install(
     place while it runs. Returns once both are done, so the job may run; raises StepFailure
     when the owner may not use the version (any more), or its package is missing, corrupt or
     over a limit (what was put in place then never runs)."""
-    if algorithm.source != "gallery":
+    if algorithm.source == "workspace":
+        assert algorithm.package
+        # Only the execution's own workspace is looked in: the key is made of its id.
+        where = f"workspace package {algorithm.package[:12]}"
+        checked = asyncio.ensure_future(_owner_active(ctx, where))
+        known: tuple[str, str] | None = (
+            package_key(ctx.tenant.workspace_id, algorithm.package),
+            algorithm.package,
+        )
+    elif algorithm.source != "gallery":
         raise StepFailure(
             "this step runs local code (code_dir); publish it first (release_to_gallery or "
             "release) so a worker can fetch it",
             non_retryable=True,
         )
-    assert algorithm.content_id and algorithm.version
-    pin = f"{algorithm.content_id}@{algorithm.version}"
-    where = f"algorithm {pin}"
-    checked = asyncio.ensure_future(_check_use(ctx, algorithm.content_id, algorithm.version, where))
-    try:
+    else:
+        assert algorithm.content_id and algorithm.version
+        pin = f"{algorithm.content_id}@{algorithm.version}"
+        where = f"algorithm {pin}"
+        checked = asyncio.ensure_future(
+            _check_use(ctx, algorithm.content_id, algorithm.version, where)
+        )
         known = _PACKAGES.get(pin)
+    try:
         if known is None:
             await checked
             known = await _package_of(ctx, algorithm, where)
@@ -91,6 +104,15 @@ async def install(
             checked.cancel()
             with contextlib.suppress(BaseException):
                 await checked
+
+
+async def _owner_active(ctx: StepContext, where: str) -> None:
+    """A workspace package is the workspace's own: its owner need only still be active."""
+    if await ctx.tenants.owner(ctx.tenant) is None:
+        raise StepFailure(
+            f"{where} cannot run: the workspace's owner is deactivated or gone",
+            non_retryable=True,
+        )
 
 
 async def _check_use(ctx: StepContext, content_id: str, version: str, where: str) -> None:

@@ -59,6 +59,9 @@ class ExecutionWorkflow:
         self.spec = data.spec
         self.selected = [n for n in ir.topological_order(data.spec) if n in set(data.steps)]
         self.chosen = frozenset(self.selected)
+        self.gated = data.gated
+        self.released: set[str] = set()
+        """Debug mode: the steps a *next* let through the gate."""
         self.graph = dag.waits_for(data.spec)  # the spec never changes: worked out once
         self.params: dict[str, Any] = dict(data.parameters)
         self.provided: set[str] = set()
@@ -158,6 +161,8 @@ class ExecutionWorkflow:
                         return
                     progress = True
                     continue
+                if self.gated and name not in self.released:
+                    continue  # held at the gate until a *next* lets it start
                 missing = [
                     p for p in ir.delayed_placeholders(self.spec, step) if p not in self.provided
                 ]
@@ -195,13 +200,27 @@ class ExecutionWorkflow:
             return "waiting_input"
         if "stopped" in statuses:
             return "stopped"
+        if self.gated and self._held():
+            return "paused"
         return "running"
+
+    def _held(self) -> list[str]:
+        """Debug mode: the steps ready to start, held at the gate (in DAG order)."""
+        if not self.gated or self._halted():
+            return []
+        return [
+            n
+            for n in dag.ready_steps(self.spec, self.statuses, self.selected, graph=self.graph)
+            if n not in self.released
+        ]
 
     def _expire(self) -> None:
         """The open window ended: steps still waiting are stopped."""
         for name in self.selected:
             if self.statuses[name] == "waiting_input":
                 self._set(name, "stopped", error="no input arrived in time", finished=True)
+            elif self.gated and self.statuses[name] == "pending":
+                self._set(name, "stopped", error="no next() came in time", finished=True)
 
     async def _stop_all(self) -> None:
         for handle in self.handles.values():
@@ -503,6 +522,65 @@ class ExecutionWorkflow:
     def _check_retry(self, data: ir.RetryInput) -> None:
         self._check_step(data.step, ("failed", "stopped"), "retried")
         _check_values(self.spec, data.parameters)
+
+    @workflow.update(name=ir.UPDATE_NEXT)
+    async def next_step(self, data: ir.NextInput) -> dict[str, Any]:
+        name = data.step or self._held()[0]
+        if data.values:
+            self.params.update(data.values)
+            self.provided.update(data.values)
+            self._record_execution(parameters=dict(self.params))
+        self.released.add(name)
+        await self._resume()
+        return {"step": name, "status": "pending"}
+
+    @next_step.validator
+    def _check_next(self, data: ir.NextInput) -> None:
+        if not self.gated:
+            raise ValueError("this execution is not a debug run: its steps start by themselves")
+        if self.stopping:
+            raise ValueError("the execution is stopping")
+        _check_values(self.spec, data.values)
+        held = self._held()
+        if not held:
+            raise ValueError(self._nothing_next())
+        name = data.step or held[0]
+        if name not in held:
+            raise ValueError(
+                f"step {name!r} is not ready to start (ready: {', '.join(held)})"
+                if name in self.selected
+                else f"this execution has no step {name!r} (steps: {', '.join(self.selected)})"
+            )
+        placeholders = {p.name: p for p in self.spec.placeholders}
+        missing = [
+            p
+            for p in ir.step_placeholders(self.spec, self.spec.step(name))
+            if placeholders[p].required
+            and data.values.get(p) is None
+            and (self.params.get(p) is None or (placeholders[p].delay and p not in self.provided))
+        ]
+        if missing:
+            raise ValueError(
+                f"step {name!r} needs a value for {', '.join(missing)}: set "
+                f"{'them' if len(missing) > 1 else 'it'} (set_placeholder or set_data), then "
+                "call next() again"
+            )
+
+    def _nothing_next(self) -> str:
+        """Why no step can start now (debug mode)."""
+        running = [n for n in self.selected if self.statuses[n] == "running"]
+        if running:
+            return (
+                f"no step is ready yet: {', '.join(running)} "
+                f"{'is' if len(running) == 1 else 'are'} still running"
+            )
+        broken = [n for n in self.selected if self.statuses[n] in ("failed", "stopped")]
+        if broken:
+            return (
+                f"step {broken[0]!r} {self.statuses[broken[0]]}: retry it before going on "
+                "(retry_step)"
+            )
+        return "every step has run: nothing is next"
 
     @workflow.update(name=ir.UPDATE_STOP_STEP)
     async def stop_step(self, data: ir.StopStepInput) -> dict[str, Any]:

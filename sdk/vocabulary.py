@@ -44,6 +44,8 @@ class ExecutionStatus(StrEnum):
     CREATED = "created"
     RUNNING = "running"
     WAITING_INPUT = "waiting_input"
+    PAUSED = "paused"
+    """A debug run between steps: the next one starts on *next*."""
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     STOPPED = "stopped"
@@ -53,6 +55,7 @@ OPEN_STATUSES: tuple[ExecutionStatus, ...] = (
     ExecutionStatus.CREATED,
     ExecutionStatus.RUNNING,
     ExecutionStatus.WAITING_INPUT,
+    ExecutionStatus.PAUSED,
 )
 """An execution in one of these may still change (one open execution per workflow)."""
 

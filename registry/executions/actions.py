@@ -30,7 +30,8 @@ async def read(ctx: Context, execution_id: str, user: Principal) -> ExecutionRea
     async with ctx.db.read() as session:
         execution, workflow, workspace = await service.find_execution(session, execution_id, user)
         steps = await service.steps_of(session, execution)
-    return service.to_read(execution, workflow, workspace, steps)
+        experiment = await service.experiment_of(session, execution)
+    return service.to_read(execution, workflow, workspace, steps, experiment)
 
 
 async def launch(
@@ -106,11 +107,16 @@ async def rerun(ctx: Context, user: Principal, execution_id: str) -> ExecutionRe
     async with ctx.db.read() as session:
         execution, workflow, _ = await service.find_execution(session, execution_id, user)
         spec = workspaces.stored_spec(workflow)
+        experiment = await service.experiment_of(session, execution)
     known = {p.name for p in spec.placeholders}
+    names = {s.name for s in spec.steps}
+    chosen = [s for s in (execution.steps_text or "").split() if s in names]
     data = ExecutionStart(
         scene=execution.scene,
+        steps=chosen or None,
         parameters={k: v for k, v in execution.parameters.items() if k in known},
         labels=execution.labels_text.split(),
+        experiment=experiment.experiment_id if experiment is not None else None,
     )
     return await launch(ctx, user, workflow.workflow_id, data)
 
@@ -145,6 +151,22 @@ async def continue_step(
         execution_id, ir.UPDATE_CONTINUE, ir.ContinueInput(step=step, values=inputs)
     )
     return await read(ctx, execution_id, user)
+
+
+async def next_step(
+    ctx: Context, user: Principal, execution_id: str, step: str | None, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Debug runs: start the next ready step (or ``step``) with these values set first.
+    ``{"step", "execution"}``; a refusal (nothing ready, values missing) is a 409 saying why."""
+    async with ctx.db.read() as session:
+        execution, workflow, workspace = await service.find_execution(session, execution_id, user)
+        space = await workspaces.namespace_of(session, workspace)
+    spec = workspaces.stored_spec(workflow)
+    service.check_next(spec, execution, values, space)
+    done = await ctx.runner.update(
+        execution_id, ir.UPDATE_NEXT, ir.NextInput(step=step, values=values)
+    )
+    return {"step": done["step"], "execution": await read(ctx, execution_id, user)}
 
 
 async def retry_step(

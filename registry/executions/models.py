@@ -39,6 +39,11 @@ class Execution(SQLModel, table=True):
     number: int
     status: str = Field(default="created", max_length=16, index=True)
     scene: str | None = Field(default=None, max_length=64)
+    steps_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """A partial run of chosen steps (space-separated), when not a scene's."""
+    experiment_pk: int | None = Field(default=None, index=True)
+    """The experiment a development run is recorded under (``experiment.id``)."""
+    debug: bool = False
     parameters: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     storages: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     labels_text: str = Field(default="", max_length=1000)
@@ -52,6 +57,20 @@ class Execution(SQLModel, table=True):
     @property
     def name(self) -> str:
         return f"execution-{self.number:03d}"
+
+
+class Experiment(SQLModel, table=True):
+    """A named group of development runs in a workspace (``workflow.run(experiment_id=…)``)."""
+
+    __tablename__ = "experiment"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_experiment_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    experiment_id: str = Field(max_length=36, unique=True, index=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=128)
+    created_by: int = Field(foreign_key="gallery_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class StepRun(SQLModel, table=True):

@@ -13,12 +13,16 @@ from urllib.parse import quote, unquote
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, Stream
+from pydantic import BaseModel
+from sqlmodel import select
 
 from registry.context import CtxDep, UserDep, signed_in_routes
-from registry.errors import InvalidInput, NotFound
+from registry.errors import Conflict, InvalidInput, NotFound
 from registry.executions import actions, events, outputs, service
 from registry.executions.models import (
     EXECUTION_STATUSES,
+    OPEN_STATUSES,
+    Execution,
 )
 from registry.executions.schemas import (
     CompareRow,
@@ -27,6 +31,9 @@ from registry.executions.schemas import (
     ExecutionStart,
     ExecutionSummary,
     ExecutionUpdate,
+    ExperimentCreate,
+    ExperimentRead,
+    NextBody,
     RetryBody,
     TodoItem,
 )
@@ -34,9 +41,11 @@ from registry.params import (
     EXCEPTION_HANDLERS,
     EXECUTION,
     ExecutionId,
+    ExperimentId,
     OutputPath,
     StepName,
     WorkflowId,
+    WorkspaceName,
 )
 from registry.workspaces import service as workspaces
 
@@ -195,6 +204,87 @@ async def continue_step(
     return await actions.continue_step(ctx, user, execution_id, step, body.inputs)
 
 
+class NextRead(BaseModel):
+    step: str
+    """The step that started."""
+    execution: ExecutionRead
+
+
+@post("/executions/{execution_id:str}/next", status_code=200)
+async def next_step(
+    ctx: CtxDep, user: UserDep, execution_id: ExecutionId, data: JSONBody[NextBody | None] = None
+) -> NextRead:
+    """Debug runs (started with ``debug: true``): start the next ready step, or ``step``,
+    with ``values`` for placeholders set first. 409 says why nothing can start (a step still
+    running, a failed step to retry, every step done) or which values the step still needs."""
+    body = data or NextBody()
+    done = await actions.next_step(ctx, user, execution_id, body.step, body.values)
+    return NextRead(step=done["step"], execution=done["execution"])
+
+
+@get("/workspaces/{ws:str}/experiments")
+async def list_experiments(ctx: CtxDep, user: UserDep, ws: WorkspaceName) -> list[ExperimentRead]:
+    """The workspace's experiments (groups of development runs), newest first."""
+    async with ctx.db.write() as session:  # may create the default workspace
+        workspace = await workspaces.find_workspace(session, ws, user)
+        return await service.list_experiments(session, workspace)
+
+
+@post("/workspaces/{ws:str}/experiments", status_code=201)
+async def create_experiment(
+    ctx: CtxDep, user: UserDep, ws: WorkspaceName, data: JSONBody[ExperimentCreate]
+) -> Response[ExperimentRead]:
+    """Make an experiment (200 with the existing one when the name is taken: it is the same
+    experiment)."""
+    async with ctx.db.write() as session:
+        workspace = await workspaces.find_workspace(session, ws, user)
+        known = await service.list_experiments(session, workspace)
+        before = {e.name for e in known} | {e.id for e in known}
+        experiment = await service.experiment_for(session, workspace, data.name, user)
+        read = await service.experiment_read(session, experiment, workspace)
+    return Response(read, status_code=200 if data.name in before else 201)
+
+
+@get("/experiments/{experiment_id:str}")
+async def read_experiment(
+    ctx: CtxDep, user: UserDep, experiment_id: ExperimentId
+) -> ExperimentRead:
+    async with ctx.db.read() as session:
+        experiment, workspace = await service.find_experiment(session, experiment_id, user)
+        return await service.experiment_read(session, experiment, workspace)
+
+
+@get("/experiments/{experiment_id:str}/executions")
+async def experiment_executions(
+    ctx: CtxDep, user: UserDep, experiment_id: ExperimentId
+) -> list[ExecutionSummary]:
+    """The runs recorded under the experiment, newest first (compare them with
+    ``GET /executions/compare``)."""
+    async with ctx.db.read() as session:
+        experiment, _ = await service.find_experiment(session, experiment_id, user)
+        return await service.experiment_runs(session, experiment)
+
+
+@delete("/experiments/{experiment_id:str}")
+async def delete_experiment(ctx: CtxDep, user: UserDep, experiment_id: ExperimentId) -> None:
+    """Delete the experiment; its runs stay, as runs of their workflow (409 while one is open)."""
+    async with ctx.db.write() as session:
+        experiment, _ = await service.find_experiment(session, experiment_id, user)
+        runs = await service.experiment_runs(session, experiment)
+        open_runs = [r.name for r in runs if r.status in OPEN_STATUSES]
+        if open_runs:
+            raise Conflict(
+                f"experiment {experiment.name!r} has an open run ({', '.join(open_runs)}); "
+                "stop it first"
+            )
+        for run in await session.exec(
+            select(Execution).where(Execution.experiment_pk == experiment.id)
+        ):
+            run.experiment_pk = None
+            session.add(run)
+        await session.delete(experiment)
+
+
 @post("/executions/{execution_id:str}/steps/{step:str}/retry", status_code=200)
 async def retry_step(
     ctx: CtxDep,
@@ -328,6 +418,12 @@ router = Router(
             read_execution,
             update_execution,
             delete_execution,
+            next_step,
+            list_experiments,
+            create_experiment,
+            read_experiment,
+            experiment_executions,
+            delete_experiment,
             stop_execution,
             rerun_execution,
             continue_step,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from registry.assets.schemas import Name, StoredObject, Tags
 from registry.documents import servable
@@ -14,13 +14,54 @@ from registry.documents import servable
 StoredValue = Annotated[Any, BeforeValidator(servable)]
 
 
+def _experiment_name(value: str) -> str:
+    if value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("an experiment name has no control characters or outer spaces")
+    return value
+
+
+ExperimentName = Annotated[
+    str, Field(min_length=1, max_length=128), AfterValidator(_experiment_name)
+]
+
+
 class ExecutionStart(BaseModel):
-    """Start a run: the saved configuration, with these placeholder values on top."""
+    """Start a run: the saved configuration, with these placeholder values on top.
+
+    ``steps`` runs only those steps (a partial run, like a scene's: outputs of the other steps
+    come from the latest successful runs — of the experiment when one is named). ``experiment``
+    records the run under that experiment of the workspace (made on first use). ``debug``
+    starts a run that holds every step until ``POST /executions/{id}/next``."""
 
     model_config = ConfigDict(extra="forbid")
     scene: Name | None = None
+    steps: list[Name] | None = Field(default=None, min_length=1, max_length=500)
     parameters: dict[str, Any] = Field(default_factory=dict)
     labels: Tags = Field(default_factory=list)
+    experiment: ExperimentName | None = None
+    debug: bool = False
+
+
+class NextBody(BaseModel):
+    """Debug runs: start ``step`` (default: the next ready one) with these values set first."""
+
+    model_config = ConfigDict(extra="forbid")
+    step: Name | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExperimentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: ExperimentName
+
+
+class ExperimentRead(BaseModel):
+    id: str
+    name: str
+    workspace: str
+    created_at: datetime
+    runs: int
+    latest_status: str | None
 
 
 class ExecutionUpdate(BaseModel):
@@ -75,6 +116,14 @@ class ExecutionRead(BaseModel):
     workspace: str
     status: str
     scene: str | None
+    chosen_steps: list[str] | None = None
+    """A partial run of these steps (not a scene's)."""
+    experiment: str | None = None
+    """The experiment's name, for a development run recorded under one."""
+    experiment_id: str | None = None
+    debug: bool = False
+    development: bool = False
+    """Its workflow is a development workflow (``workflow.run()``/``debug()``)."""
     parameters: StoredObject
     storages: StoredObject
     labels: list[str]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,12 +20,13 @@ from registry.accounts.models import User
 from registry.accounts.service import Principal, principal_for
 from registry.assets.import_checks import use_check
 from registry.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from registry.executions.models import Execution, StepRun
+from registry.executions.models import OPEN_STATUSES, Execution, Experiment, StepRun
 from registry.executions.schemas import (
     CompareRow,
     ExecutionRead,
     ExecutionStart,
     ExecutionSummary,
+    ExperimentRead,
     StepRead,
     TodoItem,
     WaitingInput,
@@ -59,12 +61,16 @@ def _problems(prefix: str, problems: list[tuple[str, str]]) -> InvalidInput:
 
 
 async def latest_outputs(
-    session: AsyncSession, workflow: RuntimeWorkflow, steps: set[str]
+    session: AsyncSession,
+    workflow: RuntimeWorkflow,
+    steps: set[str],
+    experiment: Experiment | None = None,
 ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict[str, float]]]]:
-    """Outputs and float metrics of each step's latest successful run in this workflow."""
+    """Outputs and float metrics of each step's latest successful run in this workflow (of
+    those recorded under ``experiment``, when given)."""
     if not steps:
         return {}, {}
-    rows = await session.exec(
+    query = (
         select(StepRun.name, StepRun.outputs, StepRun.metrics)
         .join(Execution, col(Execution.id) == col(StepRun.execution_pk))
         .where(
@@ -74,6 +80,9 @@ async def latest_outputs(
         )
         .order_by(col(Execution.number).desc())
     )
+    if experiment is not None:
+        query = query.where(Execution.experiment_pk == experiment.id)
+    rows = await session.exec(query)
     outputs: dict[str, dict[str, str]] = {}
     metrics: dict[str, dict[str, dict[str, float]]] = {}
     for name, step_outputs, step_metrics in rows:
@@ -99,10 +108,15 @@ def _float_metric(entry: Any) -> float | None:
 
 
 def resolve_parameters(
-    spec: ir.WorkflowSpec, config: WorkflowConfig, given: dict[str, Any]
+    spec: ir.WorkflowSpec,
+    config: WorkflowConfig,
+    given: dict[str, Any],
+    *,
+    complete: bool = True,
 ) -> dict[str, Any]:
     """Defaults, then saved values, then the request's; every required one must have a value
-    (delayed ones are asked for when their step is reached)."""
+    (delayed ones are asked for when their step is reached; with ``complete`` False — a debug
+    run — before each step starts)."""
     problems = ir.check_values(spec, given)
     if problems:
         raise _problems("parameters", problems)
@@ -126,7 +140,7 @@ def resolve_parameters(
         for p in spec.placeholders
         if p.required and not p.delay and values.get(p.name) is None
     ]
-    if missing:
+    if missing and complete:
         raise _problems("parameters", [(name, "needs a value") for name in missing])
     return values
 
@@ -171,7 +185,7 @@ async def start_execution(
         )
     spec = stored_spec(workflow)
     config = stored_config(workflow)
-    parameters = resolve_parameters(spec, config, data.parameters)
+    parameters = resolve_parameters(spec, config, data.parameters, complete=not data.debug)
     space = await namespace_of(session, workspace)
     strays = check_paths(
         spec,
@@ -186,29 +200,53 @@ async def start_execution(
         raise InvalidInput(f"invalid paths: {detail}", strays)
     owner = await _owner(session, workspace)
     await pinned_blockers(session, workflow, spec, owner)
-    scene = data.scene if data.scene is not None else config.scene
+    if data.scene is not None and data.steps is not None:
+        raise InvalidInput.field("steps", "exclusive", "give scene or steps, not both")
+    scene = data.scene if data.scene is not None or data.steps is not None else config.scene
+    experiment = (
+        await experiment_for(session, workspace, data.experiment, principal)
+        if data.experiment is not None
+        else None
+    )
     steps = [s.name for s in spec.steps]
     entry_outputs: dict[str, dict[str, str]] = {}
     entry_metrics: dict[str, dict[str, dict[str, float]]] = {}
-    if scene is not None:
+    if scene is not None or data.steps is not None:
         outside = {s.name for s in spec.steps}
-        found = {s.name: s for s in spec.scenes}
-        if scene not in found:
-            known = ", ".join(found) or "none"
-            raise InvalidInput.field("scene", "exists", f"no scene {scene!r} (has: {known})")
-        members = set(found[scene].steps)
-        outputs, metrics = await latest_outputs(session, workflow, outside - members)
+        field = "scene" if scene is not None else "steps"
+        if scene is not None:
+            found = {s.name: s for s in spec.scenes}
+            if scene not in found:
+                known = ", ".join(found) or "none"
+                raise InvalidInput.field("scene", "exists", f"no scene {scene!r} (has: {known})")
+            members = set(found[scene].steps)
+            what_runs = f"scene {scene!r}"
+        else:
+            assert data.steps is not None
+            members = set(data.steps)
+            unknown = sorted(members - outside)
+            if unknown:
+                known = ", ".join(s.name for s in spec.steps)
+                raise InvalidInput.field(
+                    "steps", "exists", f"no step {', '.join(unknown)} (steps: {known})"
+                )
+            what_runs = f"steps {', '.join(n for n in ir.topological_order(spec) if n in members)}"
+        outputs, metrics = await latest_outputs(session, workflow, outside - members, experiment)
         available = [(step, out) for step, outs in outputs.items() for out in outs]
         available += [(step, out) for step, outs in metrics.items() for out in outs]
-        plan = ir.plan_scene(spec, scene, available)
+        plan = ir.plan_steps(spec, members, available)
         if plan.missing:
             what = ", ".join(f"{step}.{out}" for step, out in plan.missing)
+            where = (
+                f"no successful run of experiment {experiment.name!r}"
+                if experiment is not None
+                else "no successful execution of this workflow"
+            )
             raise InvalidInput.field(
-                "scene",
+                field,
                 "inputs",
-                f"scene {scene!r} reads {what}, which no successful execution of this "
-                "workflow has produced; run the whole workflow (or the scene that makes it) "
-                "first",
+                f"{what_runs} read {what}, which {where} has produced; run the whole workflow "
+                "(or the steps that make it) first",
             )
         steps = plan.steps
         needed = {step for step, _ in plan.entry_outputs}
@@ -227,6 +265,9 @@ async def start_execution(
         workflow_pk=workflow.id,
         number=number,
         scene=scene,
+        steps_text=" ".join(steps) if data.steps is not None else None,
+        experiment_pk=experiment.id if experiment is not None else None,
+        debug=data.debug,
         parameters=parameters,
         storages=dict(config.storages),
         labels_text=" ".join(data.labels),
@@ -261,8 +302,38 @@ async def start_execution(
         flavor_queues=settings.flavor_queues,
         task_queue=settings.task_queue,
         open_seconds=settings.execution_open_seconds,
+        gated=data.debug,
     )
     return execution, message
+
+
+async def experiment_for(
+    session: AsyncSession, workspace: Workspace, name: str, principal: Principal
+) -> Experiment:
+    """The workspace's experiment of that name (or id), made on first use."""
+    assert workspace.id is not None
+    found = (
+        await session.exec(
+            select(Experiment).where(
+                Experiment.workspace_id == workspace.id,
+                (col(Experiment.name) == name) | (col(Experiment.experiment_id) == name),
+            )
+        )
+    ).first()
+    if found is not None:
+        return found
+    experiment = Experiment(
+        experiment_id=str(uuid.uuid4()),
+        workspace_id=workspace.id,
+        name=name,
+        created_by=principal.user_id,
+    )
+    try:
+        async with session.begin_nested():  # another start may make it at the same moment
+            session.add(experiment)
+    except IntegrityError:
+        return await experiment_for(session, workspace, name, principal)
+    return experiment
 
 
 async def mark_unstarted(session: AsyncSession, execution_id: str, error: str) -> None:
@@ -356,6 +427,7 @@ def to_read(
     workflow: RuntimeWorkflow,
     workspace: Workspace,
     steps: list[StepRun],
+    experiment: Experiment | None = None,
 ) -> ExecutionRead:
     spec = readable_spec(workflow)
     return ExecutionRead(
@@ -366,6 +438,11 @@ def to_read(
         workspace=workspace.name,
         status=execution.status,
         scene=execution.scene,
+        chosen_steps=execution.steps_text.split() if execution.steps_text else None,
+        experiment=experiment.name if experiment is not None else None,
+        experiment_id=experiment.experiment_id if experiment is not None else None,
+        debug=execution.debug,
+        development=workflow.development,
         parameters=execution.parameters,
         storages=execution.storages,
         labels=execution.labels_text.split(),
@@ -549,6 +626,94 @@ async def todo(session: AsyncSession, principal: Principal) -> list[TodoItem]:
             )
         )
     return items
+
+
+async def list_experiments(session: AsyncSession, workspace: Workspace) -> list[ExperimentRead]:
+    """The workspace's experiments, newest first, with their run counts and latest status."""
+    experiments = (
+        await session.exec(
+            select(Experiment)
+            .where(Experiment.workspace_id == workspace.id)
+            .order_by(col(Experiment.created_at).desc(), col(Experiment.id).desc())
+        )
+    ).all()
+    return [await experiment_read(session, e, workspace) for e in experiments]
+
+
+async def experiment_read(
+    session: AsyncSession, experiment: Experiment, workspace: Workspace
+) -> ExperimentRead:
+    runs = (
+        await session.exec(
+            select(Execution.status)
+            .where(Execution.experiment_pk == experiment.id)
+            .order_by(col(Execution.created_at).desc(), col(Execution.id).desc())
+        )
+    ).all()
+    return ExperimentRead(
+        id=experiment.experiment_id,
+        name=experiment.name,
+        workspace=workspace.name,
+        created_at=experiment.created_at,
+        runs=len(runs),
+        latest_status=runs[0] if runs else None,
+    )
+
+
+async def find_experiment(
+    session: AsyncSession, experiment_id: str, principal: Principal
+) -> tuple[Experiment, Workspace]:
+    """An experiment in one of the principal's workspaces; 404 for everyone else."""
+    row = (
+        await session.exec(
+            select(Experiment, Workspace)
+            .join(Workspace, col(Workspace.id) == col(Experiment.workspace_id))
+            .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == col(Workspace.id))
+            .where(
+                Experiment.experiment_id == experiment_id,
+                WorkspaceMember.user_id == principal.user_id,
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no experiment {experiment_id!r}")
+    return row[0], row[1]
+
+
+async def experiment_runs(session: AsyncSession, experiment: Experiment) -> list[ExecutionSummary]:
+    """The runs recorded under an experiment, newest first."""
+    rows = await session.exec(
+        select(Execution, RuntimeWorkflow, Workspace)
+        .join(RuntimeWorkflow, col(RuntimeWorkflow.id) == col(Execution.workflow_pk))
+        .join(Workspace, col(Workspace.id) == col(RuntimeWorkflow.workspace_id))
+        .where(Execution.experiment_pk == experiment.id)
+        .order_by(col(Execution.created_at).desc(), col(Execution.id).desc())
+    )
+    return await summaries(session, [(e, w, s) for e, w, s in rows])
+
+
+async def experiment_of(session: AsyncSession, execution: Execution) -> Experiment | None:
+    if execution.experiment_pk is None:
+        return None
+    return await session.get(Experiment, execution.experiment_pk)
+
+
+def check_next(
+    spec: ir.WorkflowSpec, execution: Execution, values: dict[str, Any], space: str
+) -> None:
+    """A *next* of a debug run: it must be one, and the values must fit (the runner checks
+    what is ready and what the step still needs)."""
+    if not execution.debug:
+        raise Conflict(
+            f"{execution.name} is not a debug run: its steps start by themselves (continue a "
+            "waiting step instead)"
+        )
+    if execution.status not in OPEN_STATUSES:
+        raise Conflict(f"{execution.name} has {execution.status}; nothing is next")
+    problems = ir.check_values(spec, values)
+    if problems:
+        raise _problems("values", problems)
+    _inside(spec, space, values, "values")
 
 
 async def compare(session: AsyncSession, ids: list[str], principal: Principal) -> list[CompareRow]:

@@ -45,6 +45,8 @@ class RuntimeWorkflow(SQLModel, table=True):
     spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     config: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     tags_text: str = Field(default="", max_length=1000)
+    development: bool = False
+    """Made by ``workflow.run()``/``debug()``: runs local code from workspace packages."""
     created_by: int = Field(foreign_key="gallery_user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from litestar import Response, Router, delete, get, patch, post, put
 from litestar.params import JSONBody, QueryParameter
 
@@ -12,6 +13,7 @@ from registry.errors import Conflict, InvalidInput
 from registry.executions.quick_run import QuickRunBody, QuickRunRead, run_asset
 from registry.params import EXCEPTION_HANDLERS, ContentId, WorkflowId, WorkspaceName
 from registry.workspaces import service
+from registry.workspaces.packages import has_package, package_exists, upload_package
 from registry.workspaces.schemas import (
     WorkflowConfig,
     WorkflowCopy,
@@ -84,7 +86,13 @@ async def import_workflow(
         workspace = await service.find_workspace(session, ws, user)
         if data.spec is not None:
             row, created = await service.release_workflow(
-                session, workspace=workspace, data=data, principal=user
+                session,
+                workspace=workspace,
+                data=data,
+                principal=user,
+                has_package=lambda ws_id, sha: anyio.to_thread.run_sync(
+                    has_package, ctx.blobs, ws_id, sha
+                ),
             )
         else:
             row = await service.import_workflow(
@@ -189,6 +197,8 @@ router = Router(
             save_config,
             copy_workflow,
             delete_workflow,
+            package_exists,
+            upload_package,
         )
     ],
     exception_handlers=EXCEPTION_HANDLERS,

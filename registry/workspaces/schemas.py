@@ -36,6 +36,9 @@ class WorkflowImport(BaseModel):
     version: str | None = Field(default=None, max_length=128)
     spec: dict[str, Any] | None = None
     name: Name | None = None
+    development: bool = False
+    """With ``spec``: a development workflow (``workflow.run()``/``debug()``): its steps may
+    run packages uploaded to the workspace; it publishes nothing."""
 
 
 class WorkflowCopy(BaseModel):
@@ -78,6 +81,7 @@ class WorkflowRead(BaseModel):
     name: str
     source_content_id: str | None
     source_version: str | None
+    development: bool = False
     tags: list[str]
     config: Annotated[WorkflowConfig, BeforeValidator(_servable_config)]
     spec: StoredObject
@@ -94,6 +98,7 @@ class WorkflowSummary(BaseModel):
     name: str
     source_content_id: str | None
     source_version: str | None
+    development: bool = False
     status: str | None = Field(description="status of the latest execution; null before the first")
     latest_execution: str | None = Field(description="its name, execution-NNN")
     latest_execution_id: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 
 import semver
 from pydantic import ValidationError
@@ -181,10 +182,19 @@ async def _name_free(session: AsyncSession, workspace: Workspace, name: str) -> 
 
 
 async def release_workflow(
-    session: AsyncSession, *, workspace: Workspace, data: WorkflowImport, principal: Principal
+    session: AsyncSession,
+    *,
+    workspace: Workspace,
+    data: WorkflowImport,
+    principal: Principal,
+    has_package: Callable[[int, str], Awaitable[bool]] | None = None,
 ) -> tuple[RuntimeWorkflow, bool]:
     """A compiled spec from the SDK: create the workflow, or update the one of that name
-    (made by an earlier release). Returns the workflow and whether it is new."""
+    (made by an earlier release). Returns the workflow and whether it is new.
+
+    ``data.development``: a development workflow (``workflow.run()``/``debug()``), whose
+    steps may run packages uploaded to the workspace (``has_package`` says which exist). A
+    release of the same name later makes it an ordinary runtime workflow."""
     assert data.spec is not None
     try:
         spec = ir.WorkflowSpec.model_validate(data.spec, strict=True)
@@ -203,6 +213,27 @@ async def release_workflow(
                     "published",
                     f"step {step.name!r} runs local code; the SDK publishes it first "
                     "(workflow.release() does this)",
+                )
+            )
+    for step_name, sha in ir.workspace_packages(spec):
+        where = f"spec.steps.{step_name}.algorithm"
+        if not data.development:
+            problems.append(
+                FieldError(
+                    where,
+                    "published",
+                    f"step {step_name!r} runs a workspace package, which only a development "
+                    "workflow may (development: true); workflow.release() publishes the code",
+                )
+            )
+        elif has_package is not None and not await has_package(workspace.id or 0, sha):
+            problems.append(
+                FieldError(
+                    where,
+                    "uploaded",
+                    f"step {step_name!r} runs package {sha}, which workspace "
+                    f"{workspace.name!r} does not hold; upload it first "
+                    f"(PUT /workspaces/{workspace.name}/packages/{sha})",
                 )
             )
     if problems:
@@ -233,6 +264,13 @@ async def release_workflow(
                 f"workspace {workspace.name!r} has a workflow {name!r} imported from "
                 f"{existing.source_content_id}; release under another name"
             )
+        if data.development and not existing.development:
+            raise Conflict(
+                f"workspace {workspace.name!r} has a released workflow {name!r}; development "
+                "runs need a workflow of their own: give another name "
+                "(workflow.run(name=...)), or delete that one"
+            )
+        existing.development = data.development  # a release after development runs promotes it
         existing.spec = spec_json
         config = stored_config(existing)
         known = {p.name: p for p in spec.placeholders}
@@ -258,6 +296,7 @@ async def release_workflow(
         name=name,
         spec=spec_json,
         config=WorkflowConfig().model_dump(),
+        development=data.development,
         created_by=principal.user_id,
     )
     session.add(row)
@@ -404,6 +443,7 @@ async def list_workflows(
             name=row.name,
             source_content_id=row.source_content_id,
             source_version=row.source_version,
+            development=row.development,
             status=run.status if run else None,
             latest_execution=run.name if run else None,
             latest_execution_id=run.execution_id if run else None,
@@ -423,6 +463,7 @@ SUMMARY_COLUMNS = (
     "name",
     "source_content_id",
     "source_version",
+    "development",
     "tags_text",
     "created_at",
     "updated_at",
@@ -532,6 +573,7 @@ async def copy_workflow(
         spec=workflow.spec,
         config=workflow.config,
         tags_text=workflow.tags_text,
+        development=workflow.development,
         created_by=principal.user_id,
     )
     session.add(twin)
@@ -555,6 +597,7 @@ def to_read(
         name=workflow.name,
         source_content_id=workflow.source_content_id,
         source_version=workflow.source_version,
+        development=workflow.development,
         tags=workflow.tags_text.split(),
         config=config,
         spec=workflow.spec,

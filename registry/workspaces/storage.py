@@ -105,3 +105,12 @@ def check_paths(
                 FieldError(f"{storages_field}.{name}", "namespace", outside_message(root, space))
             )
     return errors
+
+
+PACKAGES_PREFIX = "workspace-packages/"
+
+
+def package_key(workspace_id: int, sha256: str) -> str:
+    """Where a workspace package (a development workflow's code) is stored: under its
+    workspace's id, so a step finds only its own workspace's packages."""
+    return f"{PACKAGES_PREFIX}{workspace_id}/{sha256}.tar.gz"
