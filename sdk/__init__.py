@@ -18,7 +18,7 @@ The names follow ModelArts Workflow so its users feel at home::
     workflow.release_and_run(parameters={"learning_rate": 0.02})  # run it in a workspace
 """
 
-from sdk import data, policy, spec, steps
+from sdk import data, policy, resource, spec, steps, workflow
 from sdk._algorithm import (
     AIGalleryAlgorithm,
     Algorithm,
@@ -33,6 +33,7 @@ from sdk._errors import (
     PublishError,
     WorkflowDefinitionError,
 )
+from sdk._manual import Subgraph, SystemEnv
 from sdk._placeholder import Placeholder, PlaceholderType
 from sdk._publish import AlgorithmRelease, Release, add_whitelist_users, delete_whitelist_users
 from sdk._session import Session
@@ -53,12 +54,16 @@ __all__ = [
     "PublishError",
     "Release",
     "Session",
+    "Subgraph",
+    "SystemEnv",
     "Workflow",
     "WorkflowDefinitionError",
     "add_whitelist_users",
     "data",
     "delete_whitelist_users",
     "policy",
+    "resource",
     "spec",
     "steps",
+    "workflow",
 ]

@@ -158,18 +158,26 @@ class OutputConfig:
 
 
 class MetricsConfig:
-    """Where a job writes its ``metrics.json``."""
+    """Where a job's metrics are: a path whose last part ends in ``.json`` is that file (the
+    manual's ``storage.join("out/metrics.json", create_dir=False)``), any other path a
+    directory holding ``metrics.json``. A JobOutput takes one file (declare one metrics output
+    per file)."""
 
     def __init__(
         self,
-        metric_files: PathLike | list[PathLike],
+        metric_files: PathLike | Placeholder | list[PathLike | Placeholder],
         realtime_visualization: bool = False,
         visualization: bool = True,
     ) -> None:
-        files = metric_files if isinstance(metric_files, list) else [metric_files]
+        files = metric_files if isinstance(metric_files, list | tuple) else [metric_files]
         if not files:
             raise WorkflowDefinitionError("MetricsConfig: metric_files is empty")
-        self.metric_files = files
+        for item in files:
+            if not isinstance(item, str | Storage | StorageJoin | Placeholder):
+                raise WorkflowDefinitionError(
+                    f"MetricsConfig: {item!r} is not a path, a storage path or a placeholder"
+                )
+        self.metric_files = list(files)
         self.realtime_visualization = realtime_visualization
         self.visualization = visualization
 
@@ -180,6 +188,24 @@ class DataTypeEnum(StrEnum):
     AUDIO = "audio"
     TABULAR = "tabular"
     VIDEO = "video"
+    FREE_FORMAT = "free_format"
+
+
+class DatasetTypeEnum(StrEnum):
+    """A dataset's labelling type (undocumented in the manual beyond its name): the same
+    values as ``LabelTaskTypeEnum``."""
+
+    IMAGE_CLASSIFICATION = "image_classification"
+    OBJECT_DETECTION = "object_detection"
+    IMAGE_SEGMENTATION = "image_segmentation"
+    TEXT_CLASSIFICATION = "text_classification"
+    NAMED_ENTITY_RECOGNITION = "named_entity_recognition"
+    TEXT_TRIPLE = "text_triple"
+    AUDIO_CLASSIFICATION = "audio_classification"
+    SPEECH_CONTENT = "speech_content"
+    SPEECH_SEGMENTATION = "speech_segmentation"
+    DATASET_TABULAR = "dataset_tabular"
+    VIDEO_ANNOTATION = "video_annotation"
     FREE_FORMAT = "free_format"
 
 
@@ -235,6 +261,19 @@ class SWRImage(_Concrete):
 
     def __init__(self, swr_path: str) -> None:
         self.swr_path = swr_path
+
+
+class ModelData(_Concrete):
+    """A registered model fixed in the definition, by name and version (undocumented in the
+    manual beyond its name): a model or service step's input."""
+
+    kind = "model"
+
+    def __init__(self, model_name: str, model_version: str | None = None) -> None:
+        if not model_name:
+            raise WorkflowDefinitionError("ModelData: model_name is empty")
+        self.model_name = model_name
+        self.model_version = model_version
 
 
 class GalleryModel(_Concrete):
@@ -345,6 +384,43 @@ class OutputConsumption:
         return f"{self.step.name}.outputs[{self.output!r}]"
 
 
+class OutputVariable:
+    """``step.outputs["x"].get_output_variable("access_address")``: a value a service step's
+    output publishes once it has run, for another step's settings (``ServiceConfig(envs=...)``)."""
+
+    def __init__(self, step: Any, output: str, name: str) -> None:
+        self.step = step
+        self.output = output
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"{self.step.name}.outputs[{self.output!r}].get_output_variable({self.name!r})"
+
+
+class DataSelector(ObjectPlaceholder):
+    """An input the user picks at configuration time among ``data_type_list`` (``"obs"``,
+    ``"dataset"``). Gallery has no dataset service, so only the object-store path can be
+    picked: a DataSelector is a directory placeholder (``obs`` must be in the list)."""
+
+    def __init__(
+        self,
+        name: str,
+        data_type_list: list[str],
+        delay: bool = False,
+        description: str | None = None,
+    ) -> None:
+        kinds = list(data_type_list or [])
+        unknown = [k for k in kinds if k not in ("obs", "dataset")]
+        if unknown or "obs" not in kinds:
+            raise WorkflowDefinitionError(
+                f"DataSelector {name!r}: data_type_list {kinds!r} must include 'obs' (and may "
+                "include 'dataset'): only an object-store path can be picked here; for a "
+                "dataset alone use wf.data.DatasetPlaceholder"
+            )
+        self.data_type_list = kinds
+        super().__init__(name, "directory", delay=delay, description=description)
+
+
 class DataConsumptionSelector:
     """Takes the one upstream output whose step was not skipped."""
 
@@ -355,8 +431,3 @@ class DataConsumptionSelector:
                 "step.outputs[...].as_input() values"
             )
         self.data_list = list(data_list)
-
-
-class DatasetVersionConfig:
-    def __init__(self, **settings: Any) -> None:
-        self.settings = settings

@@ -7,9 +7,12 @@ from enum import StrEnum
 from typing import Any
 
 from sdk._algorithm import Algorithm, AnyAlgorithm, BaseAlgorithm, GalleryAlgorithm
-from sdk._data import MetricsConfig, OutputConfig, OutputConsumption
+from sdk._data import MetricsConfig, OutputConfig, OutputConsumption, OutputVariable
 from sdk._errors import WorkflowDefinitionError
-from sdk._placeholder import Placeholder, check_name
+from sdk._job import JobSpec
+from sdk._parts import ModelConfig, ServiceConfig, TripartiteServiceConfig
+from sdk._placeholder import check_name
+from sdk.spec import SERVICE_VARIABLES
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -94,71 +97,6 @@ class StepPolicy:
         self.max_retry_interval_seconds = float(max_retry_interval_seconds)
 
 
-class _Settings:
-    """Keyword settings of a step kind (dataset, labeling, model and service properties)."""
-
-    def __init__(self, **settings: Any) -> None:
-        self.settings = settings
-
-
-class LabelTaskProperties(_Settings):
-    pass
-
-
-class DatasetProperties(_Settings):
-    pass
-
-
-class ImportConfig(_Settings):
-    pass
-
-
-class ImportDataInfo(_Settings):
-    pass
-
-
-class ModelConfig(_Settings):
-    pass
-
-
-class ServiceConfig(_Settings):
-    pass
-
-
-class JobEngine:
-    def __init__(
-        self,
-        engine_id: str | None = None,
-        engine_name: str | None = None,
-        engine_version: str | None = None,
-        image_url: str | Placeholder | None = None,
-    ) -> None:
-        self.engine_id = engine_id
-        self.engine_name = engine_name
-        self.engine_version = engine_version
-        self.image_url = image_url
-
-
-class JobResource:
-    def __init__(self, flavor: Any = None, node_count: int | Placeholder = 1) -> None:
-        self.flavor = flavor
-        self.node_count = node_count
-
-
-class JobSpec:
-    def __init__(
-        self,
-        resource: JobResource | None = None,
-        log_export_path: Any = None,
-        schedule_policy: Any = None,
-        volumes: Any = None,
-    ) -> None:
-        self.resource = resource or JobResource()
-        self.log_export_path = log_export_path
-        self.schedule_policy = schedule_policy
-        self.volumes = volumes
-
-
 class _Input:
     def __init__(self, name: str, data: Any) -> None:
         self.name = check_name("input", name)
@@ -221,6 +159,13 @@ class JobOutput(_Output):
         if len(given) > 1:
             raise WorkflowDefinitionError(
                 f"JobOutput {name!r}: give one of obs_config, model_config or metrics_config"
+            )
+        if metrics_config is not None and len(metrics_config.metric_files) > 1:
+            raise WorkflowDefinitionError(
+                f"JobOutput {name!r}: MetricsConfig has {len(metrics_config.metric_files)} "
+                "metric_files; an output here is one metrics file, so declare one "
+                "JobOutput(metrics_config=MetricsConfig(...)) per file (MetricInfo names the "
+                "output it reads)"
             )
         self.obs_config = obs_config
         self.model_config = model_config
@@ -288,9 +233,14 @@ class ModelOutput(_Output):
 
 
 class ServiceOutput(_Output):
+    """A deployed service; ``get_output_variable("access_address")`` on its handle is the
+    service's address, for another step's settings."""
+
     kind = "service"
 
-    def __init__(self, name: str, service_config: ServiceConfig | None = None) -> None:
+    def __init__(
+        self, name: str, service_config: ServiceConfig | TripartiteServiceConfig | None = None
+    ) -> None:
         super().__init__(name)
         self.service_config = service_config
 
@@ -305,6 +255,23 @@ class _OutputHandle:
 
     def as_input(self) -> OutputConsumption:
         return OutputConsumption(self.step, self.name)
+
+    def get_output_variable(self, name: str) -> OutputVariable:
+        """A value this output publishes once its step has run: a service's
+        ``access_address`` (or ``cluster_inner_access_address``), for another step's
+        settings such as ``ServiceConfig(envs={...})``."""
+        output = next(o for o in self.step.output_list if o.name == self.name)
+        where = f"step {self.step.name!r} output {self.name!r}"
+        if output.kind != "service":
+            raise WorkflowDefinitionError(
+                f"{where} is a {output.kind} output; only a service step's output has "
+                f"variables ({', '.join(SERVICE_VARIABLES)})"
+            )
+        if name not in SERVICE_VARIABLES:
+            raise WorkflowDefinitionError(
+                f"{where} has no variable {name!r} (it has: {', '.join(SERVICE_VARIABLES)})"
+            )
+        return OutputVariable(self.step, self.name, name)
 
 
 class _Outputs(Mapping[str, _OutputHandle]):
@@ -389,6 +356,10 @@ class JobStep(Step):
             raise WorkflowDefinitionError(
                 f"step {name!r}: algorithm must be wf.BaseAlgorithm, wf.Algorithm or "
                 f"wf.GalleryAlgorithm, not {algorithm!r}"
+            )
+        if spec is not None and not isinstance(spec, JobSpec):
+            raise WorkflowDefinitionError(
+                f"step {name!r}: spec must be a wf.steps.JobSpec, not {spec!r}"
             )
         self.algorithm = algorithm
         self.spec = spec or JobSpec()

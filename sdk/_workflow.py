@@ -14,11 +14,15 @@ from sdk._data import (
     DataConsumptionSelector,
     ObjectPath,
     OutputConsumption,
+    OutputVariable,
     Storage,
     StorageJoin,
     _Concrete,
 )
 from sdk._errors import WorkflowDefinitionError
+from sdk._job import JobEngine
+from sdk._manual import SystemEnv
+from sdk._parts import _Settings
 from sdk._placeholder import Placeholder, check_name
 from sdk._steps import (
     Condition,
@@ -27,8 +31,8 @@ from sdk._steps import (
     MetricInfo,
     Step,
     StepPolicy,
-    _Settings,
 )
+from sdk.resource import Workspace
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -43,6 +47,13 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(
         ".".join([exc.title, *(str(part) for part in error["loc"])]) + f": {error['msg']}"
         for error in exc.errors()
+    )
+
+
+def _system_env_message(env: SystemEnv, where: str) -> str:
+    return (
+        f"{where}: wf.SystemEnv.{env.name} is an environment variable of the job's process, "
+        f"not a value to pass; read it in the step's code: os.environ[{env.value!r}]"
     )
 
 
@@ -62,21 +73,26 @@ def _check_local_algorithm_names(steps: list[ir.StepSpec]) -> None:
             algorithm.command,
             algorithm.environments,
             algorithm.image,
+            algorithm.engine,
         )
         first = seen.setdefault(name, (step.name, identity))
         if first[1] != identity:
             raise WorkflowDefinitionError(
                 f"steps {first[0]!r} and {step.name!r} run different local algorithms both "
-                f"named {name!r} (code_dir, boot_file, command, environments or image differ); "
-                "give each its own BaseAlgorithm(name=...)"
+                f"named {name!r} (code_dir, boot_file, command, environments or engine "
+                "differ); give each its own BaseAlgorithm(name=...)"
             )
 
 
 class Scene:
-    """A named subset of steps that can run on its own (a partial run)."""
+    """A named subset of steps that can run on its own (a partial run). Its name is a display
+    name in any script (``Scene(scene_name="模型训练", ...)``; ``ir.SCENE_NAME_RULE``)."""
 
     def __init__(self, scene_name: str, scene_steps: list[Step]) -> None:
-        self.scene_name = check_name("scene", scene_name)
+        problem = ir.scene_name_problem(scene_name)
+        if problem:
+            raise WorkflowDefinitionError(f"scene name {problem}")
+        self.scene_name = scene_name
         if not scene_steps:
             raise WorkflowDefinitionError(f"scene {scene_name!r} has no steps")
         self.scene_steps = list(scene_steps)
@@ -126,8 +142,20 @@ class _Compiler:
                 f"{where}: uses step {step.name!r}, which is not in Workflow(steps=...)"
             )
 
+    def variable(self, obj: OutputVariable, where: str) -> ir.OutputVariableRef:
+        self.producer(obj.step, where)
+        return ir.OutputVariableRef(step=obj.step.name, output=obj.output, name=obj.name)  # type: ignore[arg-type]
+
     def value(self, obj: Any, where: str) -> Any:
         """An IR value expression for ``obj``."""
+        if isinstance(obj, OutputVariable):
+            raise WorkflowDefinitionError(
+                f"{where}: {obj!r} is a service's address, known once that step has run; it "
+                "can go into a step's settings (ServiceConfig(envs={...})), not into an input, "
+                "a parameter or a condition"
+            )
+        if isinstance(obj, SystemEnv):
+            raise WorkflowDefinitionError(_system_env_message(obj, where))
         if isinstance(obj, Placeholder):
             return self.placeholder(obj, where)
         if isinstance(obj, Storage):
@@ -163,10 +191,14 @@ class _Compiler:
 
     def plain(self, obj: Any, where: str) -> Any:
         """JSON data for settings; placeholders and paths inside become value expressions."""
+        if isinstance(obj, SystemEnv):
+            raise WorkflowDefinitionError(_system_env_message(obj, where))
         if obj is None or isinstance(obj, bool | int | float | str):
             return obj
         if isinstance(obj, Enum):
             return obj.value
+        if isinstance(obj, OutputVariable):
+            return self.variable(obj, where).model_dump(mode="json")
         if isinstance(obj, dict):
             return {str(k): self.plain(v, f"{where}.{k}") for k, v in obj.items()}
         if isinstance(obj, list | tuple):
@@ -212,6 +244,7 @@ class _Compiler:
             )
             for p in algorithm.parameters
         ]
+        engine = self.engine(algorithm, where)
         if isinstance(algorithm, BaseAlgorithm) and algorithm.is_local:
             algorithm.check_local(step.name)
             image = getattr(algorithm.engine, "image_url", None)
@@ -224,6 +257,7 @@ class _Compiler:
                 parameters=parameters,
                 environments=algorithm.environments,
                 image=image if isinstance(image, str) else None,
+                engine=engine,
             )
         if isinstance(algorithm, GalleryAlgorithm):
             content_id, version = algorithm.subscription_id, algorithm.item_version_id
@@ -234,8 +268,32 @@ class _Compiler:
             content_id = algorithm.id or algorithm.subscription_id or ""
             version = algorithm.item_version_id or "latest"
         return ir.AlgorithmSpec(
-            source="gallery", content_id=content_id, version=version, parameters=parameters
+            source="gallery",
+            content_id=content_id,
+            version=version,
+            parameters=parameters,
+            engine=engine,
         )
+
+    def engine(self, algorithm: Any, where: str) -> ir.EngineSpec | None:
+        """``BaseAlgorithm(engine=JobEngine(...))``, its fields as value expressions."""
+        engine = getattr(algorithm, "engine", None)
+        if engine is None:
+            return None
+        if not isinstance(engine, JobEngine):
+            raise WorkflowDefinitionError(
+                f"{where}: engine must be a wf.steps.JobEngine, not {engine!r}"
+            )
+        fields = {
+            "id": engine.engine_id,
+            "name": engine.engine_name,
+            "version": engine.engine_version,
+            "image": engine.image_url,
+        }
+        given = {
+            k: self.value(v, f"{where} engine {k}") for k, v in fields.items() if v is not None
+        }
+        return ir.EngineSpec(**given) if given else None
 
     def step(self, step: Step) -> ir.StepSpec:
         where = f"step {step.name!r}"
@@ -256,6 +314,20 @@ class _Compiler:
                     if location is None
                     else self.value(location, f"{where} output {out.name!r}"),
                     config=self.plain(out.config(), f"{where} output {out.name!r}"),
+                )
+            )
+        log_export = step.spec.log_export_path if isinstance(step, JobStep) else None
+        if log_export is not None:
+            if any(o.name == ir.LOG_OUTPUT for o in step.output_list):
+                raise WorkflowDefinitionError(
+                    f"{where}: output name {ir.LOG_OUTPUT!r} is taken by JobSpec's "
+                    "log_export_path (the directory the log is copied to); rename the output"
+                )
+            outputs.append(
+                ir.OutputSpec(
+                    name=ir.LOG_OUTPUT,
+                    kind="log",
+                    path=self.value(log_export.obs_url, f"{where} log_export_path"),
                 )
             )
         properties: dict[str, Any]
@@ -299,7 +371,10 @@ class _Compiler:
 
 class Workflow:
     """A pipeline of steps. ``compile()`` gives its IR; ``release_to_gallery()`` publishes it
-    as a gallery asset; ``release()`` / ``release_and_run()`` make it runnable in a workspace."""
+    as a gallery asset; ``release()`` / ``release_and_run()`` make it runnable in a workspace.
+
+    ``workspace`` (a ``wf.resource.Workspace`` or a workspace name; default ``default``) is
+    where ``release()``, ``release_and_run()`` and ``run()`` put it when not told otherwise."""
 
     def __init__(
         self,
@@ -309,6 +384,7 @@ class Workflow:
         storages: Storage | list[Storage] | None = None,
         policy: Policy | None = None,
         session: Session | None = None,
+        workspace: Workspace | str | None = None,
     ) -> None:
         self.name = check_name("workflow", name)
         self.desc = desc or ""
@@ -325,8 +401,21 @@ class Workflow:
             if storages is None
             else (list(storages) if isinstance(storages, list | tuple) else [storages])
         )
+        if policy is not None and not isinstance(policy, Policy):
+            raise WorkflowDefinitionError(
+                f"workflow {name!r}: policy must be a wf.policy.Policy, not {policy!r}"
+            )
         self.policy = policy or Policy()
         self.session = session
+        if isinstance(workspace, Workspace):
+            workspace = workspace.name
+        elif workspace is not None and not isinstance(workspace, str):
+            raise WorkflowDefinitionError(
+                f"workflow {name!r}: workspace must be a wf.resource.Workspace or a workspace "
+                f"name, not {workspace!r}"
+            )
+        self.workspace: str = check_name("workspace", workspace or "default")
+        """The workspace's name: where release(), release_and_run() and run() go by default."""
         self.workflow_id: str | None = None
         """The runtime workflow the latest ``release()`` made or updated."""
 
@@ -429,8 +518,9 @@ class Workflow:
         with Session() as own:
             yield own
 
-    def release(self, workspace: str = "default", name: str | None = None) -> RuntimeWorkflow:
-        """Make this workflow runnable in ``workspace`` under ``name`` (default: its own).
+    def release(self, workspace: str | None = None, name: str | None = None) -> RuntimeWorkflow:
+        """Make this workflow runnable in ``workspace`` (default: ``self.workspace``) under
+        ``name`` (default: its own).
 
         Local algorithms are published first, as ``release_to_gallery()`` does (a new one is
         private; an unchanged one is reused), and the compiled workflow, referring to them,
@@ -440,13 +530,15 @@ class Workflow:
         from sdk._publish import release_to_workspace
 
         with self._session() as session:
-            released = release_to_workspace(self, session, workspace=workspace, name=name)
+            released = release_to_workspace(
+                self, session, workspace=workspace or self.workspace, name=name
+            )
         self.workflow_id = released.id
         return released
 
     def release_and_run(
         self,
-        workspace: str = "default",
+        workspace: str | None = None,
         parameters: dict[str, Any] | None = None,
         scene: str | None = None,
         name: str | None = None,

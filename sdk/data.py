@@ -6,9 +6,10 @@
 
 from sdk._data import (
     DataConsumptionSelector,
+    DataSelector,
     Dataset,
     DatasetPlaceholder,
-    DatasetVersionConfig,
+    DatasetTypeEnum,
     DataTypeEnum,
     GalleryModel,
     InputStorage,
@@ -16,11 +17,13 @@ from sdk._data import (
     LabelTaskPlaceholder,
     LabelTaskTypeEnum,
     MetricsConfig,
+    ModelData,
     ObjectPath,
     ObjectPlaceholder,
     OutputConfig,
     OutputConsumption,
     OutputStorage,
+    OutputVariable,
     ServiceData,
     ServiceInputPlaceholder,
     ServiceUpdatePlaceholder,
@@ -29,6 +32,7 @@ from sdk._data import (
     SWRImage,
     SWRImagePlaceholder,
 )
+from sdk._parts import DatasetVersionConfig, LabelTaskConfig, TripartiteServiceConfig
 
 OBSPath = ObjectPath
 OBSPlaceholder = ObjectPlaceholder
@@ -36,16 +40,20 @@ OBSOutputConfig = OutputConfig
 
 __all__ = [
     "DataConsumptionSelector",
+    "DataSelector",
     "DataTypeEnum",
     "Dataset",
     "DatasetPlaceholder",
+    "DatasetTypeEnum",
     "DatasetVersionConfig",
     "GalleryModel",
     "InputStorage",
     "LabelTask",
+    "LabelTaskConfig",
     "LabelTaskPlaceholder",
     "LabelTaskTypeEnum",
     "MetricsConfig",
+    "ModelData",
     "OBSOutputConfig",
     "OBSPath",
     "OBSPlaceholder",
@@ -54,6 +62,7 @@ __all__ = [
     "OutputConfig",
     "OutputConsumption",
     "OutputStorage",
+    "OutputVariable",
     "SWRImage",
     "SWRImagePlaceholder",
     "ServiceData",
@@ -61,4 +70,5 @@ __all__ = [
     "ServiceUpdatePlaceholder",
     "Storage",
     "StorageJoin",
+    "TripartiteServiceConfig",
 ]

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdk._ir.graph import find_cycle, step_values
+from sdk._ir.graph import find_cycle, setting_variables, step_values
 from sdk._ir.models import (
     LIST_FORMATS,
+    LOG_OUTPUT,
     ConditionProperties,
     JobProperties,
     MetricRef,
     OutputRef,
+    OutputVariableRef,
     PlaceholderRef,
     PlaceholderSpec,
     SpecError,
@@ -19,6 +21,7 @@ from sdk._ir.models import (
     StoragePath,
     WorkflowSpec,
 )
+from sdk._ir.resources import FLAVOR_FORMATS, flavor_problem
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,),
@@ -48,6 +51,8 @@ def value_matches(placeholder: PlaceholderSpec, value: Any) -> str | None:
             problem = value_matches(element, item)
             if problem:
                 return f"element {index}: {problem}"
+    if placeholder.format in FLAVOR_FORMATS and kind in ("str", "json"):
+        return flavor_problem(value)
     return None
 
 
@@ -95,6 +100,38 @@ def validate(spec: WorkflowSpec) -> None:
                 problems.append((where, f"depends on unknown step {dep!r}"))
             elif dep == step.name:
                 problems.append((where, "depends on itself"))
+        logs = [o.name for o in step.outputs if o.kind == "log"]
+        if logs and (step.type != "job" or logs != [LOG_OUTPUT]):
+            problems.append(
+                (
+                    f"{where}.outputs",
+                    f"only a job step has a log output, one named {LOG_OUTPUT!r} "
+                    f"(JobSpec's log_export_path); found {logs}",
+                )
+            )
+        for at, variable in setting_variables(step):
+            if not isinstance(variable, OutputVariableRef):
+                problems.append((at, variable))
+                continue
+            producer = steps.get(variable.step)
+            if producer is None:
+                problems.append((at, f"reads a variable of unknown step {variable.step!r}"))
+                continue
+            out = next((o for o in producer.outputs if o.name == variable.output), None)
+            if out is None:
+                problems.append(
+                    (at, f"step {variable.step!r} declares no output named {variable.output!r}")
+                )
+            elif out.kind != "service":
+                problems.append(
+                    (
+                        at,
+                        f"output {variable.output!r} of step {variable.step!r} is a "
+                        f"{out.kind} output; only a service output has variables",
+                    )
+                )
+            elif variable.step == step.name:
+                problems.append((at, "reads its own output's variable"))
         for at, value in step_values(step):
             if isinstance(value, PlaceholderRef) and value.name not in placeholders:
                 problems.append((at, f"unknown placeholder {value.name!r}"))

@@ -10,12 +10,15 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
 from sdk._ir.models import (
     ConditionProperties,
     ConditionSpec,
     JobProperties,
     MetricRef,
     OutputRef,
+    OutputVariableRef,
     SelectorRef,
     SpecError,
     StepSpec,
@@ -51,6 +54,12 @@ def step_values(step: StepSpec) -> Iterator[tuple[str, Any]]:
     if isinstance(props, JobProperties):
         for parameter in props.algorithm.parameters:
             yield f"{where}.parameters.{parameter.name}", parameter.value
+        engine = props.algorithm.engine
+        if engine is not None:
+            for field in ("id", "name", "version", "image"):
+                value = getattr(engine, field)
+                if value is not None:
+                    yield f"{where}.engine.{field}", value
         yield f"{where}.resource.flavor", props.resource.flavor
         yield f"{where}.resource.node_count", props.resource.node_count
     elif isinstance(props, ConditionProperties):
@@ -59,12 +68,48 @@ def step_values(step: StepSpec) -> Iterator[tuple[str, Any]]:
                 yield f"{where}.conditions[{index}]", value
 
 
+def _variables(data: Any, where: str) -> Iterator[tuple[str, OutputVariableRef | str]]:
+    if isinstance(data, dict):
+        if data.get("ref") == "variable":
+            try:
+                yield where, OutputVariableRef.model_validate(data)
+            except ValidationError as exc:
+                yield (
+                    where,
+                    "not an output variable: "
+                    + "; ".join(
+                        f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+                        for e in exc.errors()
+                    ),
+                )
+            return
+        for key, item in data.items():
+            yield from _variables(item, f"{where}.{key}")
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from _variables(item, f"{where}[{index}]")
+
+
+def setting_variables(step: StepSpec) -> Iterator[tuple[str, OutputVariableRef | str]]:
+    """(where, reference) for every output variable in a step's settings (its properties and
+    its outputs' configs), such as a service address passed in a ``ServiceConfig``'s envs; a
+    malformed one comes as (where, problem)."""
+    where = f"steps.{step.name}"
+    if step.type not in ("job", "condition"):
+        yield from _variables(step.properties, f"{where}.properties")
+    for out in step.outputs:
+        yield from _variables(out.config, f"{where}.outputs.{out.name}.config")
+
+
 def upstream_steps(step: StepSpec) -> set[str]:
-    """Steps whose outputs or metrics this step reads."""
+    """Steps whose outputs, metrics or output variables this step reads."""
     found = set()
     for _, value in step_values(step):
         if isinstance(value, OutputRef | MetricRef):
             found.add(value.step)
+    for _, variable in setting_variables(step):
+        if isinstance(variable, OutputVariableRef):
+            found.add(variable.step)
     return found
 
 

@@ -19,9 +19,10 @@ upstream step's output, a selector over several outputs, or a metric of an upstr
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from sdk.vocabulary import NAME_PATTERN as NAME_PATTERN
 from sdk.vocabulary import NAME_RE as NAME_RE
@@ -44,6 +45,37 @@ StepType = Literal[
 
 STEP_TYPES: tuple[str, ...] = get_args(StepType)
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+SCENE_NAME_RULE = (
+    "1-64 characters: letters (of any script), digits, marks, '_', '-' or inner spaces, "
+    "starting with a letter"
+)
+
+
+def scene_name_problem(name: object) -> str | None:
+    """Why ``name`` is not a scene name, or None. Scenes are display names the manual writes
+    in any language (``模型训练``), so the rule is the identifier rule widened to Unicode
+    letters, digits and marks, plus inner spaces; nothing a shell or URL must escape beyond a
+    space (no '/', '?', '#', quotes or control characters)."""
+    if not isinstance(name, str) or not 1 <= len(name) <= 64:
+        return f"{name!r} is not a scene name ({SCENE_NAME_RULE})"
+    if unicodedata.category(name[0])[0] != "L" or name != name.strip():
+        return f"{name!r} is not a scene name ({SCENE_NAME_RULE})"
+    for char in name:
+        if unicodedata.category(char)[0] not in "LMN" and char not in "_- ":
+            return f"{name!r} is not a scene name ({SCENE_NAME_RULE}): {char!r} is not allowed"
+    return None
+
+
+def _scene_name(value: str) -> str:
+    problem = scene_name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+SceneName = Annotated[str, AfterValidator(_scene_name)]
+"""A scene's name: a display name in any script (see :func:`scene_name_problem`)."""
 
 
 class SpecError(ValueError):
@@ -107,7 +139,7 @@ class DataValue(_Model):
     """A concrete data object fixed in the definition (a dataset version, a model, …)."""
 
     ref: Literal["data"] = "data"
-    kind: Literal["dataset", "label_task", "path", "image", "service", "gallery_model"]
+    kind: Literal["dataset", "label_task", "path", "image", "service", "gallery_model", "model"]
     value: dict[str, Any]
 
 
@@ -115,6 +147,22 @@ Value = Annotated[
     LiteralValue | PlaceholderRef | StoragePath | OutputRef | SelectorRef | MetricRef | DataValue,
     Field(discriminator="ref"),
 ]
+
+SERVICE_VARIABLES = ("access_address", "cluster_inner_access_address")
+"""What a service step's output offers through ``get_output_variable``."""
+
+
+class OutputVariableRef(_Model):
+    """``step.outputs["x"].get_output_variable("access_address")``: a value a step's output
+    publishes when the step has run (a service's address). Only settings carry it (a
+    ``ServiceConfig``'s ``envs``, inside ``properties`` or an output's ``config``), never an
+    input, parameter or condition: no step kind this runner executes produces one."""
+
+    ref: Literal["variable"] = "variable"
+    step: Name
+    output: Name
+    name: Literal["access_address", "cluster_inner_access_address"]
+
 
 ConditionOp = Literal["==", ">", ">=", "in", "<", "<=", "!=", "or"]
 
@@ -157,13 +205,20 @@ class InputSpec(_Model):
 
 
 class OutputSpec(_Model):
-    """A step output. ``kind``: a directory (``path``), a ``metrics`` file, a ``model``, a
-    ``dataset``, a ``label_task`` or a ``service``; ``config`` carries the kind's settings."""
+    """A step output. ``kind``: a directory (``path``), a ``metrics`` file (a path whose last
+    part ends in ``.json``) or a directory holding ``metrics.json``, a ``model``, a
+    ``dataset``, a ``label_task``, a ``service``, or a job's ``log`` (``JobSpec``'s
+    ``log_export_path``: the directory the step's log is copied to when it ends; the job
+    itself is not given it); ``config`` carries the kind's settings."""
 
     name: Name
-    kind: Literal["path", "metrics", "model", "dataset", "label_task", "service"] = "path"
+    kind: Literal["path", "metrics", "model", "dataset", "label_task", "service", "log"] = "path"
     path: Value | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+
+
+LOG_OUTPUT = "log_export_path"
+"""The name of the ``log`` output a job step's ``JobSpec(log_export_path=...)`` compiles to."""
 
 
 class RetrySpec(_Model):
@@ -174,6 +229,10 @@ class RetrySpec(_Model):
 
 
 class StepPolicySpec(_Model):
+    """``poll_interval_seconds``: how often a running job step reports its progress (its log
+    is shipped, for ``gallery logs --follow``, the console and live progress), at most twice
+    a second; ``max_execution_minutes``: the step's timeout."""
+
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
     max_execution_minutes: float = Field(default=10080.0, gt=0, le=10080.0 * 4)
     skip_conditions: list[ConditionSpec] = Field(default_factory=list)
@@ -186,6 +245,21 @@ class StepPolicySpec(_Model):
 class ParameterSpec(_Model):
     name: Name
     value: Value
+
+
+class EngineSpec(_Model):
+    """``JobEngine``: the environment a job asks for, by engine name and version (or id), or
+    as a container image. The runner runs jobs on its own Python (the built-in engine,
+    ``name`` ``python``); a step asking for anything else fails without running, naming it."""
+
+    id: Value | None = None
+    name: Value | None = None
+    version: Value | None = None
+    image: Value | None = None
+
+
+BUILTIN_ENGINE = "python"
+"""The engine every job runs on here: the worker's own Python."""
 
 
 class AlgorithmSpec(_Model):
@@ -208,6 +282,8 @@ class AlgorithmSpec(_Model):
     parameters: list[ParameterSpec] = Field(default_factory=list)
     environments: dict[str, str] = Field(default_factory=dict)
     image: str | None = None
+    """A fixed container image (also recorded in the algorithm asset); ``engine`` holds it too."""
+    engine: EngineSpec | None = None
 
     @model_validator(mode="after")
     def _where(self) -> AlgorithmSpec:
@@ -277,7 +353,7 @@ class StepSpec(_Model):
 
 
 class SceneSpec(_Model):
-    name: Name
+    name: SceneName
     steps: list[Name] = Field(min_length=1)
 
 

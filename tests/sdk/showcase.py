@@ -45,7 +45,11 @@ def build() -> wf.Workflow:
                 wf.AlgorithmParameters("scratch", scratch.join("tmp/")),
             ],
         ),
-        spec=wf.steps.JobSpec(resource=wf.steps.JobResource(flavor=flavor, node_count=2)),
+        spec=wf.steps.JobSpec(
+            resource=wf.steps.JobResource(
+                flavor=flavor, node_count=wf.Placeholder("nodes", T.INT, default=1)
+            )
+        ),
         inputs=[
             wf.steps.JobInput("images", dataset),
             wf.steps.JobInput("extra", extra),
