@@ -33,6 +33,7 @@ from sdk._errors import (
     PublishError,
     WorkflowDefinitionError,
 )
+from sdk._execution import Execution, ExecutionStep, WorkflowHandle
 from sdk._manual import Subgraph, SystemEnv
 from sdk._placeholder import Placeholder, PlaceholderType
 from sdk._publish import AlgorithmRelease, Release, add_whitelist_users, delete_whitelist_users
@@ -47,6 +48,8 @@ __all__ = [
     "ApiError",
     "BaseAlgorithm",
     "ConfigurationError",
+    "Execution",
+    "ExecutionStep",
     "GalleryAlgorithm",
     "GalleryError",
     "Placeholder",
@@ -58,6 +61,7 @@ __all__ = [
     "SystemEnv",
     "Workflow",
     "WorkflowDefinitionError",
+    "WorkflowHandle",
     "add_whitelist_users",
     "data",
     "delete_whitelist_users",

@@ -1,21 +1,31 @@
 """Client side of running workflows: typed values from ``NAME=VALUE`` text, finding a runtime
 workflow, starting an execution, describing and following it. Shared by the ``gallery`` verbs
-and ``Workflow.release_and_run()``; plain HTTP through ``Session``."""
+and the runtime handles of ``sdk._execution``; plain HTTP through ``Session``."""
 
 from __future__ import annotations
 
+import difflib
+import io
 import json
 import math
+import os
 import shlex
+import tarfile
+import tempfile
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from sdk import spec as ir
 from sdk._errors import ApiError, ConfigurationError
 from sdk._refs import UUID_RE, execution_label
 from sdk._session import Session
+
+if TYPE_CHECKING:
+    from sdk._execution import Execution as Execution
 
 EXECUTION_ENDS = ("succeeded", "failed", "stopped")
 """Where ``follow`` stops (so does ``waiting_input``); a failed or stopped run can be retried."""
@@ -23,34 +33,19 @@ STEP_ENDS = ("succeeded", "failed", "skipped", "stopped")
 TRUE = ("true", "yes", "1")
 FALSE = ("false", "no", "0")
 POLL_SECONDS = 0.5
+FOLLOW_NOTE = "Ctrl-C stops watching; the run goes on"
 
 Emit = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Execution:
-    """One run of a runtime workflow, as the server described it when asked."""
+def __getattr__(name: str) -> Any:
+    """``sdk._runs.Execution`` is the handle of ``sdk._execution`` now (this module is below
+    it, so the old name is looked up when asked for)."""
+    if name == "Execution":
+        from sdk._execution import Execution
 
-    id: str
-    name: str
-    status: str
-    workflow_id: str
-    workflow_name: str
-    workspace: str
-    data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    """The whole execution JSON (steps, parameters, timestamps …)."""
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Execution:
-        return cls(
-            id=str(data["id"]),
-            name=str(data["name"]),
-            status=str(data["status"]),
-            workflow_id=str(data["workflow_id"]),
-            workflow_name=str(data["workflow_name"]),
-            workspace=str(data["workspace"]),
-            data=data,
-        )
+        return Execution
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- typed values ---------------------------------------------------------------------------
@@ -158,7 +153,7 @@ def find_workflow(session: Session, ref: str, workspace: str = "default") -> dic
         for row in rows:
             if row["name"] == ref:  # a summary: the spec is in the workflow's own read
                 return dict(session.get(f"/workflows/{row['id']}"))
-        near = ", ".join(sorted(r["name"] for r in rows)[:5])
+        near = ", ".join(_similar(session, ref, workspace, [r["name"] for r in rows]))
     elif not is_id:
         raise ConfigurationError(f"{ref!r} is neither a workflow id nor a workflow name")
     hint = f" (similar: {near})" if near else ""
@@ -170,16 +165,31 @@ def find_workflow(session: Session, ref: str, workspace: str = "default") -> dic
     raise ConfigurationError(f"workspace {workspace!r} has no workflow named {ref!r}{hint}")
 
 
+SIMILAR = 5
+
+
+def _similar(session: Session, ref: str, workspace: str, containing: list[str]) -> list[str]:
+    """Names in the workspace that contain ``ref``, else names spelled like it (a typo)."""
+    if containing:
+        return sorted(containing)[:SIMILAR]
+    names = [row["name"] for row in session.get(f"/workspaces/{workspace}/workflows")]
+    return difflib.get_close_matches(ref, names, n=SIMILAR, cutoff=0.6)
+
+
 def start_execution(
     session: Session,
     workflow_id: str,
     parameters: dict[str, Any] | None = None,
     scene: str | None = None,
+    *,
+    labels: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """Start a run of a runtime workflow; the execution JSON."""
     body: dict[str, Any] = {"parameters": dict(parameters or {})}
     if scene is not None:
         body["scene"] = scene
+    if labels is not None:
+        body["labels"] = list(labels)
     return dict(session.post(f"/workflows/{workflow_id}/executions", json=body))
 
 
@@ -336,6 +346,7 @@ def follow(
     emit: Emit,
     *,
     interval: float = POLL_SECONDS,
+    note: str = FOLLOW_NOTE,
 ) -> dict[str, Any]:
     """Follow the execution, emitting a line whenever a step's state changes, until it ends
     (succeeded, failed, stopped) or waits for input; the last execution JSON.
@@ -351,7 +362,7 @@ def follow(
         if first:
             emit(
                 f"following {execution['name']} of {execution['workspace']}/"
-                f"{execution['workflow_name']} (Ctrl-C stops watching; the run goes on)"
+                f"{execution['workflow_name']} ({note})"
             )
         for step in execution["steps"]:
             state = (step["status"], step["attempt"])
@@ -440,3 +451,76 @@ class StepWatch:
                 "status"
             ]
         return self.status in STEP_ENDS
+
+
+# --- downloading outputs ----------------------------------------------------------------------
+
+
+def output_path(text: str) -> str:
+    """``OUTPUT[/PATH]`` as the server takes it (a trailing ``/`` is dropped)."""
+    if text.startswith("/"):
+        raise ConfigurationError(f"{text!r} is absolute; give OUTPUT or OUTPUT/PATH inside it")
+    wanted = text.removesuffix("/")
+    bad = [p for p in wanted.split("/") if p in ("", ".", "..")] if wanted else []
+    if bad:
+        which = f"a {bad[0]!r}" if bad[0] else "an empty"
+        raise ConfigurationError(
+            f"{text!r} has {which} segment; give OUTPUT or OUTPUT/PATH inside it, without "
+            "'..', '.' or '//'"
+        )
+    return wanted
+
+
+class _Chunks(io.RawIOBase):
+    """A file over an iterator of byte chunks, so ``tarfile`` reads the answer as it comes."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._rest:
+            try:
+                self._rest = next(self._chunks)
+            except StopIteration:
+                return 0
+        count = min(len(buffer), len(self._rest))
+        buffer[:count] = self._rest[:count]
+        self._rest = self._rest[count:]
+        return count
+
+
+def unpack(answer: httpx.Response, target: Path) -> tuple[int, int]:
+    """Extract a streamed tar.gz into ``target`` (no member may leave it): files, bytes."""
+    files = size = 0
+    reader = io.BufferedReader(_Chunks(answer.iter_bytes()), buffer_size=1024 * 1024)
+    try:
+        with tarfile.open(fileobj=reader, mode="r|gz") as tar:
+            for member in tar:
+                tar.extract(member, target, filter="data")
+                if member.isfile():
+                    files += 1
+                    size += member.size
+    except (tarfile.TarError, OSError) as exc:
+        raise ConfigurationError(f"cannot unpack the outputs into {target}: {exc}") from None
+    return files, size
+
+
+def save(answer: httpx.Response, target: Path) -> int:
+    """Write a streamed file to ``target`` (whole or not at all): bytes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    size = 0
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in answer.iter_bytes():
+                out.write(chunk)
+                size += len(chunk)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return size

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from sdk._errors import ApiError, ConfigurationError
+
+if TYPE_CHECKING:
+    from sdk._execution import Execution, WorkflowHandle
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -90,9 +94,17 @@ class Session:
     def close(self) -> None:
         self._http.close()
 
+    def _check_open(self) -> None:
+        if self._http.is_closed:
+            raise ConfigurationError(
+                f"this Session with {self.url} is closed; open a new wf.Session() (a handle "
+                "keeps the session it was made with, so keep that open while you use it)"
+            )
+
     def response(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send a request and return the whole answer (status, headers, text); a problem
         answer raises ApiError with the server's detail."""
+        self._check_open()
         try:
             answer = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -126,6 +138,7 @@ class Session:
     def events(self, path: str) -> Iterator[tuple[str, str]]:
         """A server-sent-events stream: ``(event, data)`` as each arrives, until the server
         ends it. A problem answer raises ApiError; a broken connection ConfigurationError."""
+        self._check_open()
         try:
             with self._http.stream(
                 "GET", path, headers={"accept": "text/event-stream"}, timeout=EVENTS_TIMEOUT
@@ -139,3 +152,37 @@ class Session:
 
     def post(self, path: str, **kwargs: Any) -> Any:
         return self.request("POST", path, **kwargs)
+
+    @contextmanager
+    def stream(self, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """A streamed GET, for answers too big to hold (downloads): read it with
+        ``iter_bytes()`` inside the block. A problem answer raises ApiError; a broken
+        connection ConfigurationError."""
+        self._check_open()
+        try:
+            with self._http.stream("GET", path, **kwargs) as answer:
+                if answer.status_code >= 400:
+                    answer.read()
+                    self._raise(answer)
+                yield answer
+        except httpx.HTTPError as exc:
+            raise ConfigurationError(f"cannot download from Gallery at {self.url}: {exc}") from None
+
+    def workflow(self, name_or_id: str, workspace: str = "default") -> WorkflowHandle:
+        """The runtime workflow of ``workspace`` with this name (or this id), as the server has
+        it: start it, list its executions, change its saved configuration. Nothing is released
+        again. An unknown name raises ConfigurationError naming the workspace and similar names."""
+        from sdk._execution import WorkflowHandle
+        from sdk._runs import find_workflow
+
+        return WorkflowHandle(self, find_workflow(self, name_or_id, workspace))
+
+    def execution(self, ref: str) -> Execution:
+        """An execution of one of your workspaces: its id, ``WORKFLOW/execution-NNN`` or
+        ``execution-NNN`` (when only one of your workflows has it). Someone else's execution is
+        as unknown as a missing one (ApiError 404 for an id, ConfigurationError for a name)."""
+        from sdk._execution import Execution
+        from sdk._refs import resolve_execution
+        from sdk._runs import read_execution
+
+        return Execution(self, read_execution(self, resolve_execution(self, ref)))

@@ -546,23 +546,28 @@ class Workflow:
         """``release()``, then start an execution with these placeholder values (on top of
         the defaults and the saved configuration) and, if given, only that scene's steps.
 
-        Returns the started execution (follow it with ``gallery status ID --follow``). A
-        refused start raises ApiError naming the workflow (422: a value that does not fit its
-        placeholder; 409: the workflow already has an open execution)."""
+        Returns a handle on the started execution (``wait()``, ``follow()``,
+        ``continue_step()`` …; see docs/sdk-runtime.md). A refused start raises ApiError naming
+        the workflow (422: a value that does not fit its placeholder; 409: the workflow already
+        has an open execution)."""
         from sdk._errors import ApiError
-        from sdk._runs import Execution, start_execution
+        from sdk._execution import Execution
+        from sdk._runs import start_execution
+        from sdk._session import Session
 
         released = self.release(workspace=workspace, name=name)
-        with self._session() as session:
-            try:
-                started = start_execution(session, released.id, parameters, scene)
-            except ApiError as exc:
-                raise ApiError(
-                    exc.status,
-                    f"starting workflow {released.workspace}/{released.name}: {exc.detail}",
-                    exc.errors,
-                ) from None
-        return Execution.from_json(started)
+        session = self.session or Session()  # the handle keeps it for its later calls
+        try:
+            started = start_execution(session, released.id, parameters, scene)
+        except ApiError as exc:
+            if session is not self.session:
+                session.close()
+            raise ApiError(
+                exc.status,
+                f"starting workflow {released.workspace}/{released.name}: {exc.detail}",
+                exc.errors,
+            ) from None
+        return Execution(session, started)
 
     def __repr__(self) -> str:
         return f"Workflow({self.name!r}, steps={[s.name for s in self.steps]})"
