@@ -315,6 +315,11 @@ def hints(execution: dict[str, Any]) -> list[str]:
             )
     if execution["status"] == "failed" and execution.get("error") and not failed_steps:
         lines.insert(0, f"execution failed: {first_line(execution['error'])}")
+    if execution["status"] == "paused":
+        lines.append(
+            f"a debug run between steps; start the next one: gallery next "
+            f"{execution_label(execution)} [--param NAME=VALUE ...]"
+        )
     return lines
 
 
@@ -370,7 +375,7 @@ def follow(
                 emit(_change(step))
             seen[step["name"]] = state
         first = False
-        return bool(execution["status"] in EXECUTION_ENDS or execution["status"] == "waiting_input")
+        return bool(execution["status"] in (*EXECUTION_ENDS, "waiting_input", "paused"))
 
     streamed = _follow_events(session, execution_id, show)
     if streamed is not None:

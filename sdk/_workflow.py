@@ -19,6 +19,7 @@ from sdk._data import (
     StorageJoin,
     _Concrete,
 )
+from sdk._develop import Development
 from sdk._errors import WorkflowDefinitionError
 from sdk._job import JobEngine
 from sdk._manual import SystemEnv
@@ -369,7 +370,7 @@ class _Compiler:
         )
 
 
-class Workflow:
+class Workflow(Development):
     """A pipeline of steps. ``compile()`` gives its IR; ``release_to_gallery()`` publishes it
     as a gallery asset; ``release()`` / ``release_and_run()`` make it runnable in a workspace.
 

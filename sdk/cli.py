@@ -742,9 +742,15 @@ BUILTIN: dict[str, tuple[Command, str]] = {
 def _commands() -> dict[str, tuple[Command, str]]:
     """The SDK's verbs: the run loop here, the rest by concern in ``sdk.cli_*`` (imported
     here, since they use this module's helpers)."""
-    from sdk import cli_assets, cli_runs, cli_workflows
+    from sdk import cli_assets, cli_develop, cli_runs, cli_workflows
 
-    return {**BUILTIN, **cli_assets.COMMANDS, **cli_workflows.COMMANDS, **cli_runs.COMMANDS}
+    return {
+        **BUILTIN,
+        **cli_assets.COMMANDS,
+        **cli_workflows.COMMANDS,
+        **cli_runs.COMMANDS,
+        **cli_develop.COMMANDS,
+    }
 
 
 SERVER_SUMMARIES = {

@@ -154,13 +154,19 @@ def compare(argv: list[str]) -> int:
     parser.add_argument("executions", nargs="+", metavar="EXECUTION", help=EXECUTION_HELP)
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
     args = parser.parse_args(argv)
-    from sdk._runs import duration
-
     with Session() as session:
         ids = [resolve_execution(session, ref) for ref in args.executions]
         rows = session.get("/executions/compare", params={"ids": ",".join(ids)})
     if args.json:
         return _print_json(rows)
+    compare_table(rows)
+    return 0
+
+
+def compare_table(rows: list[dict[str, Any]]) -> None:
+    """Runs side by side (``GET /executions/compare`` rows): one column per run."""
+    from sdk._runs import duration
+
     table: list[tuple[str, ...]] = [
         ("status", *(r["status"] for r in rows)),
         ("started", *(_when(r.get("started_at")) for r in rows)),
@@ -173,7 +179,6 @@ def compare(argv: list[str]) -> int:
     _table(("", *(execution_label(r) for r in rows)), table)
     if not parameters and not metrics:
         print("(no placeholder values or float metrics to compare)")
-    return 0
 
 
 def todo(argv: list[str]) -> int:

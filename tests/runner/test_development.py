@@ -1,0 +1,311 @@
+"""Development mode (manual §5.8) on a real server, Temporal dev server and worker:
+``workflow.run(steps, experiment_id)``, ``debug()``/``next()``/``set_placeholder()``, experiments,
+workspace packages (nothing published), and their attacks."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import sdk as wf
+from tests.runner.conftest import Runtime
+from tests.runner.flows import job, tool_dir
+from tests.sdk.support import token_of
+from tests.support.runner import step
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> httpx.Client:
+    return runtime.gallery.user()
+
+
+def session_of(runtime: Runtime, client: httpx.Client) -> wf.Session:
+    return wf.Session(runtime.gallery.base_url, token_of(client))
+
+
+def chain(code: Path, name: str = "chain") -> wf.Workflow:
+    """a → b → c, each reading the one before; ``label`` (required, no default) feeds c,
+    ``score`` feeds a's metric."""
+    out = wf.data.OutputStorage(name="out")
+    label = wf.Placeholder(name="label", placeholder_type=wf.PlaceholderType.STR)
+    score = wf.Placeholder(name="score", placeholder_type=wf.PlaceholderType.FLOAT, default=0.5)
+    a = job(
+        "a",
+        code,
+        parameters={"label": "A", "score": score},
+        out=out.join("a/"),
+        metrics=out.join("metrics/"),
+    )
+    b = job(
+        "b",
+        code,
+        parameters={"label": "B"},
+        inputs=[a.outputs["out"].as_input()],
+        out=out.join("b/"),
+    )
+    c = job(
+        "c",
+        code,
+        parameters={"label": label},
+        inputs=[b.outputs["out"].as_input()],
+        out=out.join("c/"),
+    )
+    return wf.Workflow(name=name, desc="", steps=[a, b, c], storages=[out])
+
+
+def lines() -> tuple[list[str], Any]:
+    said: list[str] = []
+    return said, said.append
+
+
+def test_run_publishes_nothing_and_records_the_run_under_its_experiment(
+    runtime: Runtime, client: httpx.Client, tmp_path: Path
+) -> None:
+    workflow = chain(tool_dir(tmp_path), name="dev_full")
+    workflow.session = session_of(runtime, client)
+    said, emit = lines()
+    # No terminal here (pytest's stdin is not one): a missing value is named, with the call.
+    with pytest.raises(wf.ConfigurationError, match=r"label.*set_placeholder\('label'"):
+        workflow.run(experiment_id="baseline", emit=emit)
+    workflow.set_placeholder("label", "first")
+    with pytest.raises(wf.ConfigurationError, match="placeholder 'score'"):
+        workflow.set_placeholder("score", "high")  # typed as the CLI types it
+    with pytest.raises(wf.ConfigurationError, match="no placeholder 'nope'"):
+        workflow.set_placeholder("nope", 1)
+    workflow.set_placeholder("score", "0.7")
+
+    first = workflow.run(experiment_id="baseline", emit=emit)
+    assert first.status == "succeeded", first.data
+    assert first.data["experiment"] == "baseline" and first.data["development"]
+    assert any("uploaded the code of step 'a'" in line for line in said), said
+    assert step(first.data, "c")["parameters"]["label"] == "first"
+
+    # Nothing was published: no asset of any kind is the caller's.
+    me = client.get("/me").json()["username"]
+    assert client.get("/assets", params={"owner": me}).json()["items"] == []
+    rows = client.get("/workspaces/default/workflows", params={"q": "dev_full"}).json()
+    assert [(r["name"], r["development"]) for r in rows] == [("dev_full", True)]
+
+    # A second run reuses the uploaded code and lands in the same experiment.
+    said.clear()
+    workflow.set_placeholder("score", 0.9)
+    second = workflow.run(experiment_id="baseline", emit=emit)
+    assert second.status == "succeeded"
+    assert not any("uploaded" in line for line in said)
+    experiments = client.get("/workspaces/default/experiments").json()
+    baseline = next(e for e in experiments if e["name"] == "baseline")
+    assert baseline["runs"] == 2 and baseline["latest_status"] == "succeeded"
+    runs = client.get(f"/experiments/{baseline['id']}/executions").json()
+    assert [r["id"] for r in runs] == [second.id, first.id]
+    compared = client.get(
+        "/executions/compare", params={"ids": ",".join(r["id"] for r in runs)}
+    ).json()
+    assert [row["metrics"]["a.score"] for row in compared] == [0.9, 0.7]
+
+
+def test_a_partial_run_takes_the_other_outputs_from_its_experiment(
+    runtime: Runtime, client: httpx.Client, tmp_path: Path
+) -> None:
+    workflow = chain(tool_dir(tmp_path), name="dev_partial")
+    workflow.session = session_of(runtime, client)
+    _said, emit = lines()
+    workflow.set_placeholder("label", "L")
+    # A new experiment has no run that made b's output: refused before anything starts.
+    with pytest.raises(wf.ApiError, match=r"b\.out") as refused:
+        workflow.run(steps=["c"], experiment_id="empty", emit=emit)
+    assert refused.value.status == 422
+
+    full = workflow.run(experiment_id="exp", emit=emit)
+    assert full.status == "succeeded"
+    workflow.set_placeholder("label", "again")
+    partial = workflow.run(steps=[workflow.steps[2]], experiment_id="exp", emit=emit)
+    assert partial.status == "succeeded", partial.data
+    assert [s["name"] for s in partial.data["steps"]] == ["c"]
+    assert partial.data["chosen_steps"] == ["c"]
+    assert step(partial.data, "c")["inputs"]["data"] == step(full.data, "b")["outputs"]["out"]
+    # Rerunning it keeps its steps and its experiment.
+    again = client.post(f"/executions/{partial.id}/rerun").json()
+    assert again["chosen_steps"] == ["c"] and again["experiment"] == "exp"
+
+
+def test_debug_holds_every_step_until_next_and_names_what_a_step_needs(
+    runtime: Runtime, client: httpx.Client, tmp_path: Path
+) -> None:
+    workflow = chain(tool_dir(tmp_path), name="dev_debug")
+    workflow.session = session_of(runtime, client)
+    said, emit = lines()
+    # The manual names its experiment "实验记录ID": any text is a name.
+    run = workflow.debug(experiment_id="实验记录ID", emit=emit)  # label has no value yet: fine
+    assert run.status == "paused", run.data
+    assert run.data["debug"] and {s.status for s in run.steps} == {"pending"}
+    assert run.data["experiment"] == "实验记录ID"
+    assert any("workflow.next()" in line for line in said)
+
+    for name in ("a", "b"):
+        workflow.next(emit=emit)
+        run.refresh()
+        assert run.step(name).status == "succeeded"
+        assert run.status == "paused"
+    assert run.step("c").status == "pending"
+
+    with pytest.raises(
+        wf.ConfigurationError, match=r"step 'c' needs a value for label.*set_placeholder"
+    ):
+        workflow.next(emit=emit)
+    workflow.set_placeholder("label", "stepped")
+    workflow.next(emit=emit)
+    run.refresh()
+    assert run.status == "succeeded", run.data
+    assert step(run.data, "c")["parameters"]["label"] == "stepped"
+    with pytest.raises(wf.ConfigurationError, match="nothing is next"):
+        workflow.next(emit=emit)
+
+    # The API says the same to anyone driving a debug run by hand.
+    plain = client.post(
+        f"/workflows/{run.workflow_id}/executions", json={"parameters": {"label": "x"}}
+    ).json()
+    refused = client.post(f"/executions/{plain['id']}/next")
+    assert refused.status_code == 409 and "not a debug run" in refused.json()["detail"]
+
+
+def test_debug_from_a_script_and_a_terminal_prompt(
+    runtime: Runtime, client: httpx.Client, tmp_path: Path
+) -> None:
+    """A script at a terminal (a pseudo-terminal here): ``run()`` asks for the missing
+    value with ``input()``, then runs; the same script steps through a debug run."""
+    code = tool_dir(tmp_path)
+    script = tmp_path / "develop.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            sys.path.insert(0, {str(REPO)!r})
+            import sdk as wf
+            from tests.runner.test_development import chain
+            from pathlib import Path
+
+            workflow = chain(Path({str(code)!r}), name="dev_script")
+            workflow.session = wf.Session({runtime.gallery.base_url!r}, {token_of(client)!r})
+            done = workflow.run(experiment_id="script")
+            print("RUN", done.status, done.data["steps"][2]["parameters"]["label"])
+            run = workflow.debug(steps=["a"])
+            workflow.next()
+            print("DEBUG", run.refresh().status)
+            """
+        )
+    )
+    controller, terminal = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+    os.close(terminal)
+    try:
+        prompt = b""
+        deadline = time.monotonic() + 120
+        assert process.stdout is not None
+        os.set_blocking(process.stdout.fileno(), False)
+        output = b""
+        while b'placeholder "label"' not in output and time.monotonic() < deadline:
+            chunk = process.stdout.read() or b""
+            output += chunk
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+        prompt = output
+        assert b'Please input the value of placeholder "label"' in prompt, prompt.decode()
+        os.write(controller, b"typed\n")
+        process.wait(timeout=180)
+        output += process.stdout.read() or b""
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(controller)
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "RUN succeeded typed" in text, text
+    assert "DEBUG succeeded" in text, text
+
+
+def _package(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_workspace_packages_stay_in_their_workspace(
+    runtime: Runtime, client: httpx.Client, tmp_path: Path
+) -> None:
+    """Attacks: another user's workspace, a package uploaded elsewhere, a body that is not
+    the sha it claims, an archive that is not one, and workspace code in a normal release."""
+    other = runtime.gallery.user()
+    data = _package({"tool.py": b"print('mine')\n"})
+    sha = hashlib.sha256(data).hexdigest()
+    put = client.put(f"/workspaces/default/packages/{sha}", content=data)
+    assert put.status_code == 201, put.text
+    assert client.put(f"/workspaces/default/packages/{sha}", content=data).status_code == 200
+    assert client.head(f"/workspaces/default/packages/{sha}").status_code == 200
+    assert other.head(f"/workspaces/default/packages/{sha}").status_code == 404  # their own
+
+    wrong = client.put(f"/workspaces/default/packages/{'0' * 64}", content=data)
+    assert wrong.status_code == 422 and "hashes to" in wrong.json()["detail"]
+    junk = b"not a tar archive at all"
+    bad = client.put(
+        f"/workspaces/default/packages/{hashlib.sha256(junk).hexdigest()}", content=junk
+    )
+    assert bad.status_code == 422, bad.text
+    assert client.put("/workspaces/default/packages/XYZ", content=data).status_code in (
+        400,
+        404,
+        422,
+    )
+
+    # The other user's development workflow may not name the package: it is not theirs.
+    spec = chain(tool_dir(tmp_path)).compile()
+    steps = []
+    for s in spec.steps:
+        algorithm = s.typed_properties().algorithm.model_copy(
+            update={"source": "workspace", "code_dir": None, "package": sha}
+        )
+        steps.append(
+            s.model_copy(
+                update={
+                    "properties": {**s.properties, "algorithm": algorithm.model_dump(mode="json")}
+                }
+            )
+        )
+    body = {
+        "spec": spec.model_copy(update={"steps": steps}).model_dump(mode="json"),
+        "development": True,
+    }
+    stolen = other.post("/workspaces/default/workflows", json=body)
+    assert stolen.status_code == 422 and "does not hold" in stolen.json()["detail"]
+    mine = client.post("/workspaces/default/workflows", json=body)
+    assert mine.status_code == 201, mine.text
+    # Not as an ordinary (released) workflow.
+    released = client.post(
+        "/workspaces/default/workflows", json={**body, "development": False, "name": "plain"}
+    )
+    assert released.status_code == 422 and "development" in released.json()["detail"]
+    # A released workflow's name is not taken over by development runs.
+    assert other.post(f"/executions/{'0' * 8}-0000-0000-0000-000000000000/next").status_code == 404
