@@ -98,6 +98,7 @@ class Activities:
                 step,
                 status="failed" if last else "running",
                 error=exc.message if last else f"attempt {attempt} failed, retrying: {exc.message}",
+                outputs=exc.outputs or None,  # an exported log
             )
             raise ApplicationError(
                 exc.message, type="StepFailure", non_retryable=exc.non_retryable

@@ -16,6 +16,8 @@ from registry.versions.archives import human
 from runner.steps.base import StepContext
 
 LOG_UPLOAD_SECONDS = 2.0
+"""How often a running step's log is shipped unless its policy says (``poll_interval_seconds``)."""
+MIN_UPLOAD_SECONDS = 0.5
 TAIL_LINES = 8
 TAIL_BYTES = 8192
 """How much of the end of a log ``tail`` reads, and of dropped output the log keeps."""
@@ -78,13 +80,15 @@ def _truncated(limit: int, dropped: int, last: bytes) -> bytes:
 
 
 class Shipper:
-    """Uploads the log at once (its header: readable as soon as the job starts), then every few
-    seconds while it grows, and once more when closed, unless nothing was added since the last
-    upload (a quiet job's log is not uploaded twice)."""
+    """Uploads the log at once (its header: readable as soon as the job starts), then every
+    ``every`` seconds (at least ``MIN_UPLOAD_SECONDS``) while it grows, and once more when
+    closed, unless nothing was added since the last upload (a quiet job's log is not uploaded
+    twice)."""
 
-    def __init__(self, ctx: StepContext, log_path: Path) -> None:
+    def __init__(self, ctx: StepContext, log_path: Path, every: float = LOG_UPLOAD_SECONDS) -> None:
         self.ctx = ctx
         self.log_path = log_path
+        self.every = max(every, MIN_UPLOAD_SECONDS)
         self.shipped = -1
         self._lock = asyncio.Lock()  # an upload is never overtaken by an older one
         self._task = asyncio.create_task(self._every())
@@ -92,7 +96,7 @@ class Shipper:
     async def _every(self) -> None:
         while True:
             await asyncio.shield(self._ship())
-            await asyncio.sleep(LOG_UPLOAD_SECONDS)
+            await asyncio.sleep(self.every)
 
     async def _ship(self) -> None:
         async with self._lock:

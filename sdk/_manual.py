@@ -19,7 +19,6 @@ class SystemEnv(StrEnum):
     a SystemEnv as an algorithm parameter or input is refused at compile time."""
 
     EXECUTION_ID = "GALLERY_EXECUTION_ID"
-    WORKFLOW_ID = "GALLERY_WORKFLOW_ID"
     STEP_NAME = "GALLERY_STEP"
     ATTEMPT = "GALLERY_ATTEMPT"
 

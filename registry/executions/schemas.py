@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from registry.assets.schemas import Name, StoredObject, Tags
 from registry.documents import servable
+from sdk.spec import SceneName
 
 # Any JSON value read back from a column (or a spec), as it can be served.
 StoredValue = Annotated[Any, BeforeValidator(servable)]
@@ -34,7 +35,7 @@ class ExecutionStart(BaseModel):
     starts a run that holds every step until ``POST /executions/{id}/next``."""
 
     model_config = ConfigDict(extra="forbid")
-    scene: Name | None = None
+    scene: SceneName | None = None
     steps: list[Name] | None = Field(default=None, min_length=1, max_length=500)
     parameters: dict[str, Any] = Field(default_factory=dict)
     labels: Tags = Field(default_factory=list)

@@ -19,13 +19,21 @@ class StepFailure(Exception):
     """The step failed for a reason its user can act on; the message says which.
 
     ``non_retryable`` failures (bad metrics, a missing input, a timeout) skip the automatic
-    retries, which could not change the outcome.
+    retries, which could not change the outcome. ``outputs`` are what the failed step still
+    left for its user (its exported log), recorded with the failure.
     """
 
-    def __init__(self, message: str, *, non_retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        non_retryable: bool = False,
+        outputs: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.non_retryable = non_retryable
+        self.outputs = dict(outputs or {})
 
 
 @dataclass

@@ -10,6 +10,17 @@ stop, on cancellation, when its worker dies, and once the main process exits.
 The working directory (``/job`` inside the sandbox) holds ``code/`` (the current directory),
 ``inputs/<name>``, ``outputs/<name>`` and ``tmp/`` (``/tmp``); the log is kept outside it, so
 the job cannot write to it except through its output.
+
+What the manual's job settings mean here (docs/sdk.md, "The manual's names"):
+
+- a ``log`` output (``JobSpec(log_export_path=...)``) is not given to the job: when the step
+  ends, also when it fails or times out, its log is copied there as ``<step>-<attempt>.log``;
+- a metrics output whose location's last part ends in ``.json`` names that file (else it is a
+  directory holding ``metrics.json``); the job writes it into whichever of its outputs holds
+  the file's path (the manual's ``train_url/metrics.json``), or into ``--<metrics output>``;
+- ``JobEngine``: jobs run on the worker's Python, so a step asking for another engine or a
+  container image fails before anything is fetched, naming what it asked for;
+- ``poll_interval_seconds``: how often the running step's log is shipped.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import os
+import platform
 import shlex
 import shutil
 import signal
@@ -82,12 +94,104 @@ def _environment(
     }
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, ir.PlaceholderRef):
+        return f"the value of placeholder {value.name!r}"
+    if isinstance(value, ir.LiteralValue):
+        return repr(value.value)
+    return "a value chosen at run time"
+
+
+def _python_matches(version: str) -> bool:
+    """``"3"``, ``"3.12"`` or ``"3.12.3"`` names the worker's Python when its parts lead it."""
+    have = platform.python_version().split(".")
+    want = version.strip().lower().removeprefix("python").strip().split(".")
+    return bool(want) and have[: len(want)] == want
+
+
+def engine_problem(step: str, algorithm: ir.AlgorithmSpec) -> str | None:
+    """Why this runner cannot give the job what its JobEngine asks for, or None. It runs jobs
+    on the worker's own Python, the built-in engine (``JobEngine(engine_name="python")``,
+    optionally with a version the worker's Python has); there is no container runtime."""
+    engine = algorithm.engine or ir.EngineSpec()
+    here = (
+        f"this runner has no container runtime: jobs run on the worker's Python "
+        f"{platform.python_version()}; remove the engine, or write "
+        f"JobEngine(engine_name={ir.BUILTIN_ENGINE!r})"
+    )
+    image = engine.image or (
+        ir.LiteralValue(value=algorithm.image) if algorithm.image is not None else None
+    )
+    if image is not None:
+        return f"step {step!r} asks for the container image {_shown(image)}; {here}"
+    if engine.id is not None:
+        return f"step {step!r} asks for the engine with id {_shown(engine.id)}; {here}"
+    name, version = engine.name, engine.version
+    if name is None and version is None:
+        return None
+    builtin = isinstance(name, ir.LiteralValue) and (
+        str(name.value).strip().lower() == ir.BUILTIN_ENGINE
+    )
+    if not builtin:
+        asked = " ".join(_shown(v) for v in (name, version) if v is not None)
+        return f"step {step!r} asks for the engine {asked}; {here}"
+    if version is None:
+        return None
+    if isinstance(version, ir.LiteralValue) and _python_matches(str(version.value)):
+        return None
+    return (
+        f"step {step!r} asks for Python {_shown(version)}, and this worker runs Python "
+        f"{platform.python_version()}"
+    )
+
+
+def _kinds(task: StepTask) -> dict[str, str]:
+    return {o.name: o.kind for o in task.step.outputs}
+
+
+def _written(task: StepTask) -> dict[str, str]:
+    """The outputs the job writes: all but the log export."""
+    kinds = _kinds(task)
+    return {name: path for name, path in task.outputs.items() if kinds.get(name) != "log"}
+
+
+def _log_name(task: StepTask) -> str:
+    return next(o.name for o in task.step.outputs if o.kind == "log")
+
+
+def _log_export(ctx: StepContext, task: StepTask) -> str | None:
+    """The directory the step's log is copied to when it ends (checked before the job runs)."""
+    kinds = _kinds(task)
+    for name, path in task.outputs.items():
+        if kinds.get(name) == "log":
+            try:
+                objects.key_of(path, ctx.tenant.namespace)
+            except objects.ObjectPathError as exc:
+                raise StepFailure(f"log_export_path: {exc}", non_retryable=True) from None
+            return path if path.endswith("/") else path + "/"
+    return None
+
+
+async def _export_log(ctx: StepContext, task: StepTask, log_path: Path, directory: str) -> None:
+    """The step's log, as it ended, copied to ``<directory><step>-<attempt>.log``."""
+    key = objects.key_of(f"{directory}{task.step.name}-{ctx.attempt}.log", ctx.tenant.namespace)
+
+    def copy() -> None:
+        if log_path.is_file():
+            ctx.blobs.put_file(key, log_path)
+
+    await asyncio.to_thread(copy)
+
+
 async def run(ctx: StepContext, task: StepTask) -> Outcome:
     props = task.step.typed_properties()
     assert isinstance(props, ir.JobProperties)
     if ctx.sandbox.problem is not None:
         raise StepFailure(f"this worker {ctx.sandbox.describe()}", non_retryable=True)
     algorithm = props.algorithm
+    problem = engine_problem(task.step.name, algorithm)
+    if problem is not None:
+        raise StepFailure(problem, non_retryable=True)
     limits = _limits(ctx, task)
     # A sandbox started ahead waits for the job (runner.launch); or one starts now and sets
     # itself up while the code is checked, fetched and linked and the inputs downloaded.
@@ -110,7 +214,8 @@ async def _run(
     job = box.job
     run_dir = job / "code"
     place = Placement(job, INSIDE if sandbox.enabled else job)
-    outputs = [job / "outputs" / name for name in task.outputs]
+    export = _log_export(ctx, task)
+    outputs = [job / "outputs" / name for name in _written(task)]
     for folder in outputs:
         folder.mkdir()
     notes: list[str] = []
@@ -138,20 +243,36 @@ async def _run(
         "gallery: $ " + shlex.join(argv),
     ]
     log_path = box.work / "step.log"
-    code_ = await _supervise(
-        ctx,
-        box,
-        launch.script(argv, env, place.view(run_dir)),
-        log_path,
-        "\n".join(header) + "\n",
-        task.timeout_seconds,
-    )
-    if code_ != 0:
-        raise StepFailure(
-            f"step {task.step.name!r} exited with code {code_}; last lines:\n"
-            + steplog.tail(log_path)
+    try:
+        code_ = await _supervise(
+            ctx,
+            box,
+            launch.script(argv, env, place.view(run_dir)),
+            log_path,
+            "\n".join(header) + "\n",
+            task.timeout_seconds,
+            task.step.policy.poll_interval_seconds,
         )
-    found, metrics, floats = await _collect(ctx, task, job)
+        if code_ != 0:
+            raise StepFailure(
+                f"step {task.step.name!r} exited with code {code_}; last lines:\n"
+                + steplog.tail(log_path)
+            )
+        found, metrics, floats = await _collect(ctx, task, job)
+    except BaseException as exc:
+        if export is not None:  # a failed, timed-out or stopped step's log is exported too
+            with contextlib.suppress(Exception):
+                await asyncio.shield(_export_log(ctx, task, log_path, export))
+                if isinstance(exc, StepFailure):
+                    exc.outputs[_log_name(task)] = export
+        raise
+    if export is not None:
+        try:
+            await _export_log(ctx, task, log_path, export)
+        except Exception as exc:
+            raise StepFailure(
+                f"log_export_path: copying the log to {export} failed: {exc}"
+            ) from None
     return Outcome(outputs=found, metrics=metrics, floats=floats)
 
 
@@ -230,7 +351,7 @@ async def _arguments(
             args.append(f"--{name}={_text(value.value)}")
     for name, parameter in task.parameters.items():
         args.append(f"--{name}={_text(parameter)}")
-    for name in task.outputs:  # made by the caller
+    for name in _written(task):  # made by the caller
         args.append(f"--{name}={place.view(work / 'outputs' / name)}")
     return args
 
@@ -242,11 +363,13 @@ async def _supervise(
     log_path: Path,
     header: str,
     limit_seconds: float,
+    ship_every: float,
 ) -> int:
     process = box.process
     pump: asyncio.Task[None] | None = None
     steplog.start(log_path, header)
-    shipper = steplog.Shipper(ctx, log_path)  # the header goes up while the job starts
+    # the header goes up while the job starts, then the log every ship_every seconds
+    shipper = steplog.Shipper(ctx, log_path, ship_every)
     try:
         try:
             await box.send(script)
@@ -299,39 +422,109 @@ def _kill_leftovers(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def metrics_file(location: str) -> str:
+    """The object path of a metrics output's file: its location when the last part ends in
+    ``.json`` (the manual's ``storage.join("out/metrics.json", create_dir=False)``; the
+    runner hands locations over as directories, with a final ``/``), else ``metrics.json``
+    inside it."""
+    bare = location.rstrip("/")
+    if bare.rsplit("/", 1)[-1].endswith(".json"):
+        return bare
+    return f"{bare}/metrics.json"
+
+
+def _below(base: Path, relative: str) -> Path | None:
+    """``base / relative`` when every directory on the way is a real one the job made (no
+    link out of its outputs, no ``..``); None otherwise."""
+    parts = relative.split("/")
+    if not relative or any(p in ("", ".", "..") for p in parts):
+        return None
+    here = base
+    for part in parts[:-1]:
+        here = here / part
+        try:
+            if not stat.S_ISDIR(os.lstat(here).st_mode):
+                return None
+        except OSError:
+            return None
+    return here / parts[-1]
+
+
+def _metrics_places(
+    name: str, file: str, written: dict[str, str], work: Path
+) -> list[tuple[str, Path]]:
+    """Where the job may have written a metrics output's file, as (output, local path): inside
+    another output whose directory holds the file's path (the manual writes ``metrics.json``
+    into ``train_url``), then in the metrics output's own directory."""
+    places = []
+    for other, directory in sorted(written.items(), key=lambda item: -len(item[1])):
+        if other != name and file.startswith(directory):
+            local = _below(work / "outputs" / other, file[len(directory) :])
+            if local is not None:
+                places.append((other, local))
+    own = written[name]
+    relative = file[len(own) :] if file.startswith(own) else file.rsplit("/", 1)[-1]
+    local = _below(work / "outputs" / name, relative)
+    if local is not None:
+        places.append((name, local))
+    return places
+
+
 async def _collect(
     ctx: StepContext, task: StepTask, work: Path
 ) -> tuple[dict[str, str], dict[str, Any], dict[str, dict[str, float]]]:
     metrics: dict[str, Any] = {}
     floats: dict[str, dict[str, float]] = {}
-    kinds = {o.name: o.kind for o in task.step.outputs}
-    for name in task.outputs:
+    kinds = _kinds(task)
+    written = _written(task)
+    found = dict(task.outputs)
+    files: dict[str, tuple[str, Path]] = {}  # a metrics file named by its output, to upload
+    for name in written:
         if kinds.get(name) != "metrics":
             continue
-        found = work / "outputs" / name / "metrics.json"
-        raw = _read_plain(found, metrics_rules.MAX_BYTES + 1)
+        file = metrics_file(written[name])
+        places = _metrics_places(name, file, written, work)
+        raw, where = None, ""
+        for owner, local in places:
+            raw = _read_plain(local, metrics_rules.MAX_BYTES + 1)
+            if raw is not None:
+                where = f"{owner}/{local.relative_to(work / 'outputs' / owner).as_posix()}"
+                if owner == name and not file.startswith(written[name]):
+                    files[name] = (file, local)
+                break
         if raw is None:
+            into = " or ".join(f"--{owner}" for owner, _ in places) or f"--{name}"
+            wanted = file.rsplit("/", 1)[-1]
             raise StepFailure(
-                f"step {task.step.name!r} wrote no metrics.json into --{name}", non_retryable=True
+                f"step {task.step.name!r} wrote no {wanted} into {into} (metrics output "
+                f"{name!r}, {file})",
+                non_retryable=True,
             )
         try:
             entries = metrics_rules.parse(raw)
         except metrics_rules.MetricsError as exc:
             raise StepFailure(
-                f"step {task.step.name!r}: {name}/metrics.json: {exc}", non_retryable=True
+                f"step {task.step.name!r}: {where}: {exc}", non_retryable=True
             ) from None
         metrics[name] = entries
         floats[name] = {
             e["key"]: float(e["data"]["value"]) for e in entries if e["type"] == "float"
         }
-    for name, path in task.outputs.items():
+        if not file.startswith(written[name]):
+            found[name] = file  # the output is that file, not a directory
+    for name, path in written.items():
         try:
-            await asyncio.to_thread(
-                objects.upload, ctx.blobs, work / "outputs" / name, path, ctx.tenant.namespace
-            )
+            if name in files:
+                target, local = files[name]
+                key = objects.key_of(target, ctx.tenant.namespace)
+                await asyncio.to_thread(ctx.blobs.put_file, key, local)
+            elif kinds.get(name) != "metrics" or metrics_file(path).startswith(path):
+                await asyncio.to_thread(
+                    objects.upload, ctx.blobs, work / "outputs" / name, path, ctx.tenant.namespace
+                )
         except objects.ObjectPathError as exc:
             raise StepFailure(f"output {name!r}: {exc}", non_retryable=True) from None
-    return dict(task.outputs), metrics, floats
+    return found, metrics, floats
 
 
 def _read_plain(path: Path, limit: int) -> bytes | None:
