@@ -182,8 +182,8 @@ class Development:
                         headers={"content-type": "application/gzip"},
                     )
                     emit(
-                        f"uploaded the code of step {step.name!r} ({package.files} files, "
-                        f"{len(package.data)} bytes)"
+                        f"uploaded the code of step {step.name!r} ({package.files} "
+                        f"file{'' if package.files == 1 else 's'}, {len(package.data)} bytes)"
                     )
                 uploaded[algorithm.code_dir] = package.sha256
             moved = algorithm.model_copy(

@@ -7,21 +7,12 @@ Executions are named as ``sdk._refs`` reads them (id, ``WORKFLOW/execution-002``
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
-import tarfile
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from sdk._errors import ApiError, ConfigurationError
 from sdk._refs import EXECUTION_HELP, execution_label, resolve_execution
 from sdk._session import Session
 from sdk.cli import Command, _follow, _table, apply_changes, removals_as_words, signed_words
@@ -213,51 +204,6 @@ def todo(argv: list[str]) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _download(session: Session, path: str) -> Iterator[httpx.Response]:
-    """A streamed GET (``Session`` reads whole answers); a problem answer raises ApiError."""
-    headers = {"Authorization": f"Bearer {session.token}"} if session.token else {}
-    try:
-        with (
-            httpx.Client(base_url=session.url + "/api/v1", headers=headers, timeout=60) as http,
-            http.stream("GET", path) as answer,
-        ):
-            if answer.status_code >= 400:
-                answer.read()
-                try:
-                    body = answer.json()
-                except ValueError:
-                    body = {}
-                body = body if isinstance(body, dict) else {}
-                detail = body.get("detail") or body.get("title") or answer.reason_phrase
-                raise ApiError(answer.status_code, str(detail), body.get("errors"))
-            yield answer
-    except httpx.HTTPError as exc:
-        raise ConfigurationError(f"cannot download from Gallery at {session.url}: {exc}") from None
-
-
-class _Chunks(io.RawIOBase):
-    """A file over an iterator of byte chunks, so ``tarfile`` reads the answer as it comes."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._rest = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._rest:
-            try:
-                self._rest = next(self._chunks)
-            except StopIteration:
-                return 0
-        count = min(len(buffer), len(self._rest))
-        buffer[:count] = self._rest[:count]
-        self._rest = self._rest[count:]
-        return count
-
-
 def _size(count: int) -> str:
     amount = float(count)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -265,54 +211,6 @@ def _size(count: int) -> str:
             return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
         amount /= 1024
     return f"{count} B"
-
-
-def _unpack(answer: httpx.Response, target: Path) -> tuple[int, int]:
-    """Extract a streamed tar.gz into ``target`` (no member may leave it): files, bytes."""
-    files = size = 0
-    reader = io.BufferedReader(_Chunks(answer.iter_bytes()), buffer_size=1024 * 1024)
-    try:
-        with tarfile.open(fileobj=reader, mode="r|gz") as tar:
-            for member in tar:
-                tar.extract(member, target, filter="data")
-                if member.isfile():
-                    files += 1
-                    size += member.size
-    except (tarfile.TarError, OSError) as exc:
-        raise ConfigurationError(f"cannot unpack the outputs into {target}: {exc}") from None
-    return files, size
-
-
-def _save(answer: httpx.Response, target: Path) -> int:
-    """Write a streamed file to ``target`` (whole or not at all): bytes."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    size = 0
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in answer.iter_bytes():
-                out.write(chunk)
-                size += len(chunk)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return size
-
-
-def _output_path(text: str) -> str:
-    """``OUTPUT[/PATH]`` as the server takes it (a trailing ``/`` is dropped)."""
-    if text.startswith("/"):
-        raise ConfigurationError(f"{text!r} is absolute; give OUTPUT or OUTPUT/PATH inside it")
-    wanted = text.removesuffix("/")
-    bad = [p for p in wanted.split("/") if p in ("", ".", "..")] if wanted else []
-    if bad:
-        which = f"a {bad[0]!r}" if bad[0] else "an empty"
-        raise ConfigurationError(
-            f"{text!r} has {which} segment; give OUTPUT or OUTPUT/PATH inside it, without "
-            "'..', '.' or '//'"
-        )
-    return wanted
 
 
 def outputs(argv: list[str]) -> int:
@@ -328,10 +226,10 @@ def outputs(argv: list[str]) -> int:
     )
     parser.add_argument("--to", default=".", metavar="DIR", help="where to save (default: .)")
     args = parser.parse_args(argv)
-    from sdk._runs import find_step, read_execution
+    from sdk._runs import find_step, output_path, read_execution, save, unpack
 
     target = Path(args.to)
-    wanted = _output_path(args.path)
+    wanted = output_path(args.path)
     with Session() as session:
         execution_id = resolve_execution(session, args.execution)
         execution = read_execution(session, execution_id)
@@ -343,14 +241,14 @@ def outputs(argv: list[str]) -> int:
         what = f"{wanted!r}" if wanted else "the outputs"
         what += f" of step {args.step!r} of {name}"
         print(f"downloading {what} ...", flush=True)
-        with _download(session, url) as answer:
+        with session.stream(url) as answer:
             if answer.headers.get("X-Output-Kind") == "file":
                 saved = target.joinpath(*wanted.split("/"))
-                size = _save(answer, saved)
+                size = save(answer, saved)
                 print(f"saved {saved} ({_size(size)})")
                 return 0
             target.mkdir(parents=True, exist_ok=True)
-            files, size = _unpack(answer, target)
+            files, size = unpack(answer, target)
     print(f"saved {files} file{'' if files == 1 else 's'} ({_size(size)}) in {target}")
     return 0
 

@@ -16,6 +16,8 @@ from registry.executions.schemas import CompareRow
 from sdk import spec as ir
 from tests.conftest import Runtime
 from tests.runner.flows import imported, job, start, tool_dir
+from tests.runner.test_development import chain
+from tests.sdk.support import token_of
 from tests.support.browser import Dialogs, chromium, chromium_missing
 from tests.support.executions import record_runs
 from tests.support.gallery import Gallery
@@ -210,6 +212,30 @@ def test_stop_a_step_rerun_stop_the_run_and_delete_from_the_pages(
         assert deleted.status_code == 303 and deleted.headers["location"] == "/runs"
         assert browser.get(f"/executions/{execution_id}").status_code == 404
     assert "No runs yet" in page_of(browser, "/runs")
+
+
+def test_a_debug_run_is_stepped_from_its_page(browser: WebClient, tmp_path: Path) -> None:
+    """A development debug run (``workflow.debug()``) shows its experiment and mode, and
+    *Start next step* starts its held steps one by one; a step that needs a value says so."""
+    workflow = chain(tool_dir(tmp_path), name="stepped")
+    workflow.session = wf.Session(str(browser.base_url), token_of(browser.api))
+    run = workflow.debug(experiment_id=f"trial {XSS}", emit=lambda _: None)
+    here = f"/executions/{run.id}"
+    page = page_of(browser, here)
+    assert "debug run (each step starts on Next)" in page
+    assert f"trial {XSS}" not in page and "trial &lt;script&gt;" in page
+    assert '<span class="status paused" data-run-status>paused</span>' in page
+    for name in ("a", "b"):
+        started = browser.submit(f"{here}/next")
+        assert started.status_code == 303 and started.headers["location"] == here
+        wait_for(browser.api, run.id, step_is(name, "succeeded"))
+        wait_for(browser.api, run.id, lambda e: e["status"] == "paused")
+    refused = browser.submit(f"{here}/next")
+    assert refused.status_code == 409 and "needs a value for label" in refused.text
+    workflow.set_placeholder("label", "from the page")
+    workflow.next(emit=lambda _: None)
+    done = page_of(browser, here)
+    assert ">Start next step<" not in done and ">Rerun<" in done
 
 
 def scored(code: Path) -> wf.Workflow:

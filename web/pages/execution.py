@@ -66,7 +66,8 @@ async def _load(ctx: Context, user: Principal, execution_id: str) -> Loaded:
         execution, workflow, workspace = await service.find_execution(session, execution_id, user)
         steps = await service.steps_of(session, execution)
         space = await workspaces.namespace_of(session, workspace)
-    read = service.to_read(execution, workflow, workspace, steps)
+        experiment = await service.experiment_of(session, execution)
+    read = service.to_read(execution, workflow, workspace, steps, experiment)
     return Loaded(read, workspaces.readable_spec(workflow), space)
 
 
@@ -261,6 +262,15 @@ async def stop_run(request: AnyRequest, execution_id: ExecutionId) -> Redirect:
     return see_other(target)
 
 
+@post("/executions/{execution_id:str}/next", include_in_schema=False)
+async def next_step(request: AnyRequest, execution_id: ExecutionId) -> Redirect:
+    """A debug run: start its next ready step (values come from the SDK or the API)."""
+    user = await signed_in_user(request)
+    _, target = await _next(request, _here(execution_id))
+    await actions.next_step(ctx_of(request), user, execution_id, None, {})
+    return see_other(target)
+
+
 @post("/executions/{execution_id:str}/rerun", include_in_schema=False)
 async def rerun(request: AnyRequest, execution_id: ExecutionId) -> Redirect:
     """A new run with this one's values; the new run's page."""
@@ -402,6 +412,7 @@ async def stop_step(request: AnyRequest, execution_id: ExecutionId, step: StepNa
 PAGES = [
     execution_page,
     stop_run,
+    next_step,
     rerun,
     delete_run,
     set_labels,
