@@ -184,6 +184,16 @@ def test_debug_holds_every_step_until_next_and_names_what_a_step_needs(
     with pytest.raises(wf.ConfigurationError, match="nothing is next"):
         workflow.next(emit=emit)
 
+    # Another user sees none of it: the run, its next, the experiment.
+    other = runtime.gallery.user()
+    assert other.get(f"/executions/{run.id}").status_code == 404
+    assert other.post(f"/executions/{run.id}/next").status_code == 404
+    experiment_id = run.data["experiment_id"]
+    assert other.get(f"/experiments/{experiment_id}").status_code == 404
+    assert other.get(f"/experiments/{experiment_id}/executions").status_code == 404
+    assert other.delete(f"/experiments/{experiment_id}").status_code == 404
+    assert other.get("/workspaces/default/experiments").json() == []
+
     # The API says the same to anyone driving a debug run by hand.
     plain = client.post(
         f"/workflows/{run.workflow_id}/executions", json={"parameters": {"label": "x"}}
