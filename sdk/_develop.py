@@ -27,6 +27,7 @@ from sdk._packaging import pack
 from sdk._runs import parse_value
 
 if TYPE_CHECKING:
+    from sdk._experiment import Experiment
     from sdk._session import Session
     from sdk._steps import Step
 
@@ -120,6 +121,13 @@ class Development:
         """The latest run ``run()`` or ``debug()`` started from this object."""
         found: Execution | None = self._dev()["execution"]
         return found
+
+    def experiment(self, experiment_id: str, *, workspace: str | None = None) -> Experiment:
+        """An experiment of the workspace this workflow develops in: its runs
+        (``executions()``) and their values and metrics side by side (``compare()``)."""
+        from sdk._experiment import find_experiment
+
+        return find_experiment(self._dev_session(), experiment_id, self._dev_workspace(workspace))
 
     # --- values -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from sdk._errors import ApiError, ConfigurationError
 
 if TYPE_CHECKING:
     from sdk._execution import Execution, WorkflowHandle
+    from sdk._experiment import Experiment
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -176,6 +177,19 @@ class Session:
         from sdk._runs import find_workflow
 
         return WorkflowHandle(self, find_workflow(self, name_or_id, workspace))
+
+    def experiments(self, workspace: str = "default") -> list[Experiment]:
+        """The workspace's experiments (groups of development runs), newest first."""
+        from sdk._experiment import experiments
+
+        return experiments(self, workspace)
+
+    def experiment(self, name_or_id: str, workspace: str = "default") -> Experiment:
+        """One experiment of the workspace: its runs (``executions()``), side by side
+        (``compare()``). An unknown name raises ConfigurationError naming the others."""
+        from sdk._experiment import find_experiment
+
+        return find_experiment(self, name_or_id, workspace)
 
     def execution(self, ref: str) -> Execution:
         """An execution of one of your workspaces: its id, ``WORKFLOW/execution-NNN`` or

@@ -114,6 +114,14 @@ def test_run_publishes_nothing_and_records_the_run_under_its_experiment(
         "/executions/compare", params={"ids": ",".join(r["id"] for r in runs)}
     ).json()
     assert [row["metrics"]["a.score"] for row in compared] == [0.9, 0.7]
+    # The same from Python.
+    experiment = workflow.experiment("baseline")
+    assert (experiment.name, experiment.runs) == ("baseline", 2)
+    assert [e.id for e in experiment.executions()] == [second.id, first.id]
+    assert [row["metrics"]["a.score"] for row in experiment.compare()] == [0.9, 0.7]
+    assert [e.name for e in workflow.session.experiments()] == ["baseline"]
+    with pytest.raises(wf.ConfigurationError, match=r"no experiment 'nope'.*'baseline'"):
+        workflow.session.experiment("nope")
 
     # release() turns the development workflow into an ordinary one (its runs stay); later
     # development runs then need a workflow of their own.
