@@ -21,7 +21,7 @@ import pytest
 import sdk as wf
 from tests.runner.conftest import Runtime
 from tests.runner.flows import job, tool_dir
-from tests.sdk.support import token_of
+from tests.sdk.support import copy_example, load, token_of
 from tests.support.runner import step
 
 REPO = Path(__file__).resolve().parents[2]
@@ -470,3 +470,31 @@ def test_the_manual_debugging_sequence_then_a_partial_run_a_comparison_and_a_rel
     kinds = sorted(a["kind"] for a in client.get("/assets", params={"owner": me}).json()["items"])
     assert kinds == ["algorithm", "workflow"]
     assert client.get(f"/assets/{release.content_id}").json()["name"] == "manual_debugging"
+
+
+def test_the_readme_snippet_on_the_digits_example(
+    runtime: Runtime, client: httpx.Client, tmp_path: Path
+) -> None:
+    """The README's development-mode snippet, as written, on a copy of the digits example."""
+    workflow = load(copy_example(tmp_path))
+    workflow.session = session_of(runtime, client)
+    _said, emit = lines()
+
+    workflow.set_placeholder("release_name", "digits-v1")
+    first = workflow.run(experiment_id="first try", emit=emit)
+    assert first.status == "succeeded", first.data
+    assert first.step("export").parameters["name"] == "digits-v1"
+    workflow.set_placeholder("c", 0.5)
+    partial = workflow.run(
+        steps=["train", "good_enough", "export"], experiment_id="first try", emit=emit
+    )
+    assert partial.status == "succeeded", partial.data
+    assert [s.name for s in partial.steps] == ["train", "good_enough", "export"]
+    stepping = workflow.debug(steps=["prepare"], experiment_id="stepping", emit=emit)
+    workflow.next(emit=emit)
+    assert stepping.refresh().status == "succeeded"
+    rows = workflow.experiment("first try").compare()
+    assert [row["parameters"]["c"] for row in rows] == [0.5, first.parameters["c"]]
+    assert all("train.accuracy" in row["metrics"] for row in rows)
+    release = workflow.release_to_gallery()
+    assert client.get(f"/assets/{release.content_id}").json()["kind"] == "workflow"
