@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 
+import sdk as wf
 from tests.browser.pipelines import Published, job_dir, journey, publish
+from tests.sdk.support import token_of
 from tests.support.gallery import Gallery, new_asset
 from tests.support.gallery import publish as publish_version
 from tests.support.runner import step, step_is, wait_for
@@ -30,6 +32,8 @@ class Demo:
     """A run whose train step failed, retried with fail=false and a new score, then continued."""
     waiting: str
     """A run whose export step waits for its release name (on the to-do list)."""
+    debugging: str
+    """A development debug run (``workflow.debug()``) paused after its first step."""
 
 
 def _start(client: httpx.Client, workflow_id: str, **parameters: object) -> str:
@@ -112,6 +116,12 @@ def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: st
 
     waiting = _start(bob, workflow_id, score=0.77)
     wait_for(bob, waiting, step_is("export", "waiting_input"))
+
+    developed = journey(job_dir(root / "dev"), name="classifier_dev")
+    developed.session = wf.Session(gallery.base_url, token_of(bob))
+    developed.set_placeholder("score", 0.7)
+    debugging = developed.debug(experiment_id="tuning", emit=lambda _: None)
+    developed.next(emit=lambda _: None)
     return Demo(
         publisher=users[0],
         consumer=users[1],
@@ -121,4 +131,5 @@ def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: st
         succeeded=succeeded,
         retried=retried,
         waiting=waiting,
+        debugging=debugging.id,
     )

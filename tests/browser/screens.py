@@ -42,6 +42,7 @@ PAGES: list[tuple[str, Who, Callable[[Demo], str]]] = [
     ("execution-waiting", "consumer", lambda d: f"/executions/{d.waiting}?step=export"),
     ("execution-metrics", "consumer", lambda d: f"/executions/{d.succeeded}?step=train"),
     ("execution-retried", "consumer", lambda d: f"/executions/{d.retried}?step=train"),
+    ("execution-debug", "consumer", lambda d: f"/executions/{d.debugging}"),
     ("runs", "consumer", lambda d: "/runs"),
     ("compare", "consumer", lambda d: f"/runs/compare?ids={d.succeeded},{d.retried}"),
     ("todo", "consumer", lambda d: "/todo"),

@@ -225,6 +225,7 @@ def test_a_debug_run_is_stepped_from_its_page(browser: WebClient, tmp_path: Path
     assert "debug run (each step starts on Next)" in page
     assert f"trial {XSS}" not in page and "trial &lt;script&gt;" in page
     assert '<span class="status paused" data-run-status>paused</span>' in page
+    assert 'Start next step: <span class="mono">a</span>' in page
     for name in ("a", "b"):
         started = browser.submit(f"{here}/next")
         assert started.status_code == 303 and started.headers["location"] == here

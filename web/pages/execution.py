@@ -234,7 +234,21 @@ async def _execution_page(
         outside=step if step is not None and selected is None else None,
         is_open=read.status in OPEN_STATUSES,
         labels_problems=labels_problems,
+        next_ready=next_ready(spec, read) if read.debug and spec is not None else None,
     )
+
+
+def next_ready(spec: ir.WorkflowSpec, read: ExecutionRead) -> str | None:
+    """A paused debug run: the step *Start next step* starts (the first pending one, in DAG
+    order, whose steps in the run are all done)."""
+    statuses = {s.name: s.status for s in read.steps}
+    waits = ir.edges(spec)
+    for name in ir.topological_order(spec):
+        if statuses.get(name) != "pending":
+            continue
+        if all(statuses.get(d, "succeeded") in ("succeeded", "skipped") for d in waits[name]):
+            return name
+    return None
 
 
 @get("/executions/{execution_id:str}", include_in_schema=False)
