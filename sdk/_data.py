@@ -297,7 +297,7 @@ class _DataPlaceholder(Placeholder):
         description: str | None = None,
         **properties: Any,
     ) -> None:
-        self.properties = {k: v.value if isinstance(v, Enum) else v for k, v in properties.items()}
+        self.properties = {k: v for k, v in properties.items() if v is not None}
         super().__init__(
             name,
             PlaceholderType.JSON,
@@ -306,6 +306,9 @@ class _DataPlaceholder(Placeholder):
             delay=delay,
             description=description,
         )
+
+    def constraint_values(self) -> dict[str, Any]:
+        return {**super().constraint_values(), **self.properties}
 
 
 class DatasetPlaceholder(_DataPlaceholder):
@@ -367,9 +370,14 @@ class ServiceInputPlaceholder(_DataPlaceholder):
         delay: bool = True,
         description: str | None = None,
     ) -> None:
-        model = model_name.name if isinstance(model_name, Placeholder) else model_name
         super().__init__(
-            name, delay, None, description, model_name=model, model_version=model_version, envs=envs
+            name,
+            delay,
+            None,
+            description,
+            model_name=model_name,
+            model_version=model_version,
+            envs=envs,
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 from sdk._errors import WorkflowDefinitionError
@@ -23,6 +23,19 @@ def check_name(kind: str, name: object) -> str:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise WorkflowDefinitionError(f"{kind} name {name!r} is not valid ({NAME_RULE})")
     return name
+
+
+def _plain(value: Any) -> Any:
+    """Constraint settings as JSON: enum members as their values, placeholders as refs."""
+    if isinstance(value, Placeholder):
+        return {"ref": "placeholder", "name": value.name}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 class Placeholder:
@@ -83,7 +96,17 @@ class Placeholder:
             if problem:
                 raise WorkflowDefinitionError(f"{where}: default {problem}")
 
+    def constraint_values(self) -> dict[str, Any]:
+        """What narrows this placeholder's values (the manual's ``constraint``; a data
+        placeholder's kind of data or model); compiled into its spec's ``constraint``."""
+        return dict(self.constraint or {})
+
+    def nested(self) -> list[Placeholder]:
+        """Placeholders this one's constraint refers to (a service input's model name)."""
+        return [v for v in self.constraint_values().values() if isinstance(v, Placeholder)]
+
     def spec(self) -> PlaceholderSpec:
+        constraint = _plain(self.constraint_values())
         return PlaceholderSpec(
             name=self.name,
             type=self.placeholder_type.value,
@@ -93,6 +116,7 @@ class Placeholder:
             delay=self.delay,
             required=self.required,
             description=self.description,
+            constraint=constraint or None,
         )
 
     def __repr__(self) -> str:

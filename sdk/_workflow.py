@@ -119,6 +119,8 @@ class _Compiler:
         known = self.placeholders.get(p.name)
         if known is None:
             self.placeholders[p.name] = (p, where)
+            for nested in p.nested():
+                self.placeholder(nested, f"{where} (placeholder {p.name!r}'s constraint)")
         elif known[0] is not p and known[0].spec() != p.spec():
             raise WorkflowDefinitionError(
                 f"placeholder {p.name!r} is defined twice with different settings "

@@ -64,7 +64,8 @@ def validate(spec: WorkflowSpec) -> None:
         seen: set[str] = set()
         for name in names:
             if name in seen:
-                problems.append((f"{kind}.{name}", f"duplicate {kind[:-1]} name {name!r}"))
+                noun = kind.rsplit(".", 1)[-1][:-1]
+                problems.append((f"{kind}.{name}", f"duplicate {noun} name {name!r}"))
             seen.add(name)
 
     duplicates("placeholders", [p.name for p in spec.placeholders])
@@ -76,6 +77,14 @@ def validate(spec: WorkflowSpec) -> None:
 
     for p in spec.placeholders:
         where = f"placeholders.{p.name}"
+        for key, item in (p.constraint or {}).items():
+            ref = item.get("name") if isinstance(item, dict) else None
+            if (
+                isinstance(item, dict)
+                and item.get("ref") == "placeholder"
+                and ref not in placeholders
+            ):
+                problems.append((f"{where}.constraint.{key}", f"unknown placeholder {ref!r}"))
         if p.type == "enum" and not p.enum_list:
             problems.append((where, "an enum placeholder needs a non-empty enum_list"))
         if p.type != "enum" and p.enum_list is not None:

@@ -188,6 +188,10 @@ class PlaceholderSpec(_Model):
     delay: bool = False
     required: bool = True
     description: str = Field(default="", max_length=2000)
+    constraint: dict[str, Any] | None = None
+    """What narrows the value: the manual's ``constraint``, a data placeholder's kind of data
+    (``data_type``, ``task_type``), a service input's model (``model_name``: text, or a
+    reference to the placeholder that names it)."""
 
 
 class StorageSpec(_Model):

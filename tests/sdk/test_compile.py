@@ -243,6 +243,9 @@ def set_step(name: str, **fields: Any) -> Mutation:
     return lambda s: step(s, name).update(fields)
 
 
+VARIABLE = {"ref": "variable", "step": "ghost", "output": "service", "name": "access_address"}
+
+
 SEMANTIC_ERRORS: dict[str, tuple[Mutation, str, str]] = {
     "duplicate placeholder": (
         add_placeholder(name="lr", type="int"),
@@ -440,6 +443,44 @@ SEMANTIC_ERRORS: dict[str, tuple[Mutation, str, str]] = {
         "scenes.second",
         "unknown step 'ghost'",
     ),
+    "a log output on a step that is no job": (
+        set_step("check", outputs=[{"name": "log_export_path", "kind": "log"}]),
+        "steps.check.outputs",
+        "only a job step has a log output",
+    ),
+    "a log output under another name": (
+        lambda s: step(s, "b").update(outputs=[{"name": "logs", "kind": "log"}]),
+        "steps.b.outputs",
+        "one named 'log_export_path'",
+    ),
+    "a variable of a step that does not exist": (
+        lambda s: step(s, "b").update(outputs=[{"name": "o", "config": {"envs": VARIABLE}}]),
+        "steps.b.outputs.o.config.envs",
+        "unknown step 'ghost'",
+    ),
+    "a variable of a job output": (
+        lambda s: step(s, "b").update(
+            outputs=[{"name": "o", "config": {"envs": dict(VARIABLE, step="a", output="model")}}]
+        ),
+        "steps.b.outputs.o.config.envs",
+        "only a service output has variables",
+    ),
+    "a variable that does not exist": (
+        lambda s: step(s, "b").update(
+            outputs=[{"name": "o", "config": {"envs": dict(VARIABLE, name="password")}}]
+        ),
+        "steps.b.outputs.o.config.envs",
+        "not an output variable",
+    ),
+    "a constraint naming an unknown placeholder": (
+        add_placeholder(
+            name="deploy",
+            type="json",
+            constraint={"model_name": {"ref": "placeholder", "name": "ghost"}},
+        ),
+        "placeholders.deploy.constraint.model_name",
+        "unknown placeholder 'ghost'",
+    ),
 }
 
 
@@ -519,3 +560,80 @@ def test_sdk_compile_reports_ir_problems_as_definition_errors(tmp_path: Path) ->
     with pytest.raises(wf.WorkflowDefinitionError) as caught:
         wf.Workflow(name="w", steps=[job, check]).compile()
     assert str(caught.value).startswith("workflow 'w': steps.check.if_then_steps: unknown step")
+
+
+def test_an_output_variable_in_settings_is_an_edge() -> None:
+    raw = base_spec()
+    raw["steps"].append(
+        {
+            "name": "serve",
+            "type": "service",
+            "outputs": [{"name": "service", "kind": "service"}],
+        }
+    )
+    raw["steps"].append(
+        {
+            "name": "front",
+            "type": "service",
+            "outputs": [
+                {
+                    "name": "service",
+                    "kind": "service",
+                    "config": {"envs": {"UP": dict(VARIABLE, step="serve")}},
+                }
+            ],
+        }
+    )
+    spec = ir.WorkflowSpec.model_validate(raw)
+    ir.validate(spec)
+    assert ir.edges(spec)["front"] == {"serve"}
+    assert ir.topological_order(spec).index("serve") < ir.topological_order(spec).index("front")
+
+
+@pytest.mark.parametrize(
+    ("value", "flavor"),
+    [
+        ("cpu.small", "cpu.small"),
+        ({"flavor_id": "gpu.large"}, "gpu.large"),
+        ({"pool_id": "pool-1", "flavor_id": "gpu.large"}, "gpu.large"),
+        ({"flavor_id": ""}, None),
+        ("", None),
+        (None, None),
+        ({"pool_id": "pool-1"}, None),
+        (42, None),
+    ],
+)
+def test_flavor_name_of_each_form(value: Any, flavor: str | None) -> None:
+    """A string flavor is the id; the manual's JSON form gives its flavor_id."""
+    assert ir.flavor_name(value) == flavor
+
+
+def test_flavor_placeholders_take_both_forms_and_nothing_else() -> None:
+    as_json = ir.PlaceholderSpec(name="f", type="json", format="train_flavor")
+    as_text = ir.PlaceholderSpec(name="f", type="str", format="flavor")
+    assert ir.value_matches(as_json, {"flavor_id": "gpu", "pool_id": "p"}) is None
+    assert ir.value_matches(as_text, "gpu") is None
+    assert "not a flavor" in (ir.value_matches(as_json, {"flavour": "gpu"}) or "")
+    assert "not a flavor" in (ir.value_matches(as_json, {"flavor_id": 3}) or "")
+    assert "empty flavor" in (ir.value_matches(as_text, "") or "")
+
+
+@pytest.mark.parametrize("name", ["模型训练", "服务部署", "Train again", "déploiement-2", "a"])
+def test_scene_names_in_any_script(name: str) -> None:
+    raw = base_spec()
+    raw["scenes"] = [{"name": name, "steps": ["a"]}]
+    spec = ir.WorkflowSpec.model_validate(raw, strict=True)
+    ir.validate(spec)
+    assert ir.plan_scene(spec, name, available=[]).steps == ["a"]
+
+
+@pytest.mark.parametrize(
+    "name", ["", " lead", "trail ", "1st", "_x", "a/b", "a?b", "a#b", "a\nb", "引号'", "x" * 65]
+)
+def test_scene_names_that_are_refused(name: str) -> None:
+    raw = base_spec()
+    raw["scenes"] = [{"name": name, "steps": ["a"]}]
+    with pytest.raises(ValidationError) as caught:
+        ir.WorkflowSpec.model_validate(raw)
+    assert "not a scene name" in str(caught.value)
+    assert ir.scene_name_problem(name) is not None

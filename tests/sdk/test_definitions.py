@@ -523,3 +523,133 @@ def test_a_step_name_is_the_default_algorithm_name(tmp_path: Path) -> None:
     )
     message = raises_naming("'a'", wf.Workflow(name="w", steps=[job("a", tmp_path), named]).compile)
     assert "different local algorithms" in message
+
+
+# --- the manual's settings: refused with the reason, or carried --------------------------
+
+
+def test_job_spec_settings_that_cannot_be_honoured_are_refused() -> None:
+    raises_naming("schedule_policy", lambda: wf.steps.JobSpec(schedule_policy={"priority": 3}))
+    message = raises_naming("volumes", lambda: wf.steps.JobSpec(volumes=[{"nfs": {}}]))
+    assert "JobInput" in message  # says what to write instead
+    raises_naming("node_count=2", lambda: wf.steps.JobResource(node_count=2))
+    not_a_log_path: Any = "/b/logs/"
+    raises_naming("log_export_path", lambda: wf.steps.JobSpec(log_export_path=not_a_log_path))
+
+
+def test_a_job_spec_must_be_a_job_spec(tmp_path: Path) -> None:
+    raises_naming(
+        "step 'j': spec must be a wf.steps.JobSpec",
+        lambda: wf.steps.JobStep(
+            "j",
+            algorithm=wf.BaseAlgorithm(code_dir=code_dir(tmp_path), boot_file="main.py"),
+            spec={"resource": "cpu"},  # type: ignore[arg-type]
+        ),
+    )
+
+
+def test_several_files_in_one_metrics_config_are_refused() -> None:
+    config = wf.data.MetricsConfig(metric_files=["/b/a/metrics.json", "/b/b/metrics.json"])
+    message = raises_naming(
+        "JobOutput 'metrics'", lambda: wf.steps.JobOutput("metrics", metrics_config=config)
+    )
+    assert "one JobOutput(metrics_config=MetricsConfig(...)) per file" in message
+
+
+def test_the_log_export_output_name_is_taken(tmp_path: Path) -> None:
+    out = wf.data.OutputStorage("out")
+    step = wf.steps.JobStep(
+        "j",
+        algorithm=wf.BaseAlgorithm(code_dir=code_dir(tmp_path), boot_file="main.py"),
+        outputs=wf.steps.JobOutput("log_export_path"),
+        spec=wf.steps.JobSpec(log_export_path=wf.steps.LogExportPath(obs_url=out.join("logs/"))),
+    )
+    workflow = wf.Workflow("w", steps=[step], storages=[out])
+    raises_naming("output name 'log_export_path' is taken", workflow.compile)
+
+
+def test_subgraphs_and_mrs_steps_are_refused_at_construction() -> None:
+    message = raises_naming("Subgraph 'part'", lambda: wf.Subgraph(name="part", steps=[]))
+    assert "wf.policy.Scene" in message
+    raises_naming("step 'spark'", lambda: wf.steps.MrsJobStep(name="spark", cluster_id="c"))
+
+
+def test_system_env_names_a_variable_and_is_no_value(tmp_path: Path) -> None:
+    assert wf.SystemEnv.EXECUTION_ID.value == "GALLERY_EXECUTION_ID"
+    step = job("j", tmp_path, parameters=[wf.AlgorithmParameters("run", wf.SystemEnv.EXECUTION_ID)])
+    message = raises_naming("parameter 'run'", wf.Workflow("w", steps=[step]).compile)
+    assert "os.environ['GALLERY_EXECUTION_ID']" in message
+
+
+def test_output_variables_belong_to_service_outputs_and_settings(tmp_path: Path) -> None:
+    serve = wf.steps.ServiceStep("serve", outputs=wf.steps.ServiceOutput("service"))
+    address = serve.outputs["service"].get_output_variable("access_address")
+    train = job("train", tmp_path)
+    raises_naming(
+        "'out' is a path output", lambda: train.outputs["out"].get_output_variable("access_address")
+    )
+    raises_naming(
+        "no variable 'password'", lambda: serve.outputs["service"].get_output_variable("password")
+    )
+    as_parameter = job("use", tmp_path, parameters=[wf.AlgorithmParameters("url", address)])
+    message = raises_naming(
+        "parameter 'url'", wf.Workflow("w", steps=[serve, as_parameter]).compile
+    )
+    assert "ServiceConfig(envs=" in message
+    elsewhere = wf.steps.ServiceStep(
+        "front",
+        outputs=wf.steps.ServiceOutput("service", wf.steps.ServiceConfig(envs={"UP": address})),
+    )
+    raises_naming(
+        "'serve', which is not in Workflow(steps=...)", wf.Workflow("w", steps=[elsewhere]).compile
+    )
+
+
+def test_settings_enumerations_are_checked() -> None:
+    raises_naming("'BMP'", lambda: wf.steps.AnnotationFormatConfig(format_name="BMP"))
+    raises_naming("LabelTaskTypeEnum", lambda: wf.steps.LabelTaskProperties(task_type="colouring"))
+    raises_naming("model_type 'Keras'", lambda: wf.steps.ModelConfig(model_type="Keras"))
+    raises_naming("needs template", lambda: wf.steps.ModelConfig(model_type="Template"))
+    raises_naming("infer_type 'stream'", lambda: wf.steps.ServiceConfig(infer_type="stream"))
+    raises_naming(
+        "one character", lambda: wf.steps.AnnotationFormatParameters(label_separator="::")
+    )
+    assert wf.steps.ImportConfig(import_type="manifest").settings["import_type"] is (
+        wf.steps.ImportTypeEnum.MANIFEST
+    )
+    assert wf.steps.Label(name="cat", type="OBJECT_DETECTION").settings["type"] is (
+        wf.steps.LabelTypeEnum.OBJECT_DETECTION
+    )
+
+
+def test_a_data_selector_is_an_object_path_choice() -> None:
+    chosen = wf.data.DataSelector(name="input_data", data_type_list=["obs", "dataset"])
+    assert chosen.spec().format == "obs_directory"
+    raises_naming("DataSelector 'only'", lambda: wf.data.DataSelector("only", ["dataset"]))
+
+
+def test_a_workspace_is_a_name(tmp_path: Path) -> None:
+    step = job("j", tmp_path)
+    named = wf.Workflow("w", steps=[step], workspace=wf.resource.Workspace(workspace_id="team-a"))
+    assert named.workspace == "team-a"
+    assert wf.Workflow("w", steps=[step], workspace="lab").workspace == "lab"
+    assert wf.Workflow("w", steps=[step]).workspace == "default"
+    raises_naming("workspace name '****'", lambda: wf.resource.Workspace(workspace_id="****"))
+
+
+def test_scene_names_are_display_names() -> None:
+    assert wf.policy.Scene(scene_name="模型训练", scene_steps=["a"]).scene_name == "模型训练"  # type: ignore[list-item]
+    raises_naming("'a/b'", lambda: wf.policy.Scene("a/b", ["a"]))  # type: ignore[list-item]
+
+
+def test_data_placeholder_settings_reach_the_spec() -> None:
+    model_name = wf.Placeholder("model_name", wf.PlaceholderType.STR)
+    deploy = wf.data.ServiceInputPlaceholder("deploy", model_name=model_name, model_version="1.0.0")
+    assert deploy.spec().constraint == {
+        "model_name": {"ref": "placeholder", "name": "model_name"},
+        "model_version": "1.0.0",
+    }
+    images = wf.data.DatasetPlaceholder("images", data_type=wf.data.DataTypeEnum.IMAGE)
+    assert images.spec().constraint == {"data_type": "image"}
+    flavor = wf.Placeholder("f", wf.PlaceholderType.JSON, constraint={"gpu": True})
+    assert flavor.spec().constraint == {"gpu": True}
