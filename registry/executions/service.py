@@ -198,6 +198,12 @@ async def start_execution(
     if strays:
         detail = "; ".join(f"{e.field}: {e.message}" for e in strays)
         raise InvalidInput(f"invalid paths: {detail}", strays)
+    if not workflow.development and ir.workspace_packages(spec):
+        # Only a development workflow runs workspace packages (releases and publishing refuse
+        # them elsewhere); a record that says otherwise is not trusted.
+        raise Conflict(
+            f"workflow {workflow.name!r} runs workspace packages but is not a development workflow"
+        )
     owner = await _owner(session, workspace)
     await pinned_blockers(session, workflow, spec, owner)
     if data.scene is not None and data.steps is not None:

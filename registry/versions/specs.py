@@ -73,5 +73,7 @@ def _check_dependencies(spec: ir.WorkflowSpec, manifest: Manifest) -> None:
 
 
 def _is_local(step: ir.StepSpec) -> bool:
+    """Local code, or a workspace package (a development run's code, which only its own
+    workspace can run): neither is a published algorithm anyone could fetch."""
     props = step.typed_properties()
-    return isinstance(props, ir.JobProperties) and props.algorithm.source == "local"
+    return isinstance(props, ir.JobProperties) and props.algorithm.source in ("local", "workspace")

@@ -22,6 +22,8 @@ import sdk as wf
 from tests.runner.conftest import Runtime
 from tests.runner.flows import job, tool_dir
 from tests.sdk.support import copy_example, load, token_of
+from tests.support.gallery import new_asset, workflow_manifest
+from tests.support.gallery import publish as publish_version
 from tests.support.runner import step
 
 REPO = Path(__file__).resolve().parents[2]
@@ -336,8 +338,22 @@ def test_workspace_packages_stay_in_their_workspace(
         "/workspaces/default/workflows", json={**body, "development": False, "name": "plain"}
     )
     assert released.status_code == 422 and "development" in released.json()["detail"]
-    # A released workflow's name is not taken over by development runs.
     assert other.post(f"/executions/{'0' * 8}-0000-0000-0000-000000000000/next").status_code == 404
+
+    # Nor published: an importer would run a package of their own workspace chosen by the
+    # publisher (by its sha), with the publisher's parameters.
+    asset = new_asset(client, kind="workflow")
+    manifest = workflow_manifest()
+    manifest["spec"]["steps"] = [
+        {
+            "name": "step0",
+            "type": "job",
+            "properties": {"algorithm": {"source": "workspace", "package": sha}},
+        }
+    ]
+    published = publish_version(client, asset["content_id"], manifest)
+    assert published.status_code == 422, published.text
+    assert "runs local code" in published.json()["detail"]
 
 
 MANUAL_STEP = '''
