@@ -215,8 +215,9 @@ def test_debug_holds_every_step_until_next_and_names_what_a_step_needs(
 def test_debug_from_a_script_and_a_terminal_prompt(
     runtime: Runtime, client: httpx.Client, tmp_path: Path
 ) -> None:
-    """A script at a terminal (a pseudo-terminal here): ``run()`` asks for the missing
-    value with ``input()``, then runs; the same script steps through a debug run."""
+    """A script at a terminal (a pseudo-terminal here): ``run()`` asks with ``input()`` for
+    a missing value before it starts and for a delayed one when its step waits, then goes on;
+    the same script steps through a debug run."""
     code = tool_dir(tmp_path)
     script = tmp_path / "develop.py"
     script.write_text(
@@ -225,16 +226,28 @@ def test_debug_from_a_script_and_a_terminal_prompt(
             import sys
             sys.path.insert(0, {str(REPO)!r})
             import sdk as wf
+            from tests.runner.flows import job
             from tests.runner.test_development import chain
             from pathlib import Path
 
-            workflow = chain(Path({str(code)!r}), name="dev_script")
+            code = Path({str(code)!r})
+            workflow = chain(code, name="dev_script")
             workflow.session = wf.Session({runtime.gallery.base_url!r}, {token_of(client)!r})
             done = workflow.run(experiment_id="script")
             print("RUN", done.status, done.data["steps"][2]["parameters"]["label"])
             run = workflow.debug(steps=["a"])
             workflow.next()
             print("DEBUG", run.refresh().status)
+
+            approve = wf.Placeholder(
+                name="approve", placeholder_type=wf.PlaceholderType.STR, delay=True
+            )
+            first = job("first", code)
+            gate = job("gate", code, parameters={{"label": approve}}, depends=[first])
+            gated = wf.Workflow(name="dev_gated", desc="", steps=[first, gate])
+            gated.session = workflow.session
+            waited = gated.run()
+            print("GATED", waited.status, waited.step("gate").parameters["label"])
             """
         )
     )
@@ -247,21 +260,22 @@ def test_debug_from_a_script_and_a_terminal_prompt(
         cwd=REPO,
     )
     os.close(terminal)
-    try:
-        prompt = b""
+    assert process.stdout is not None
+    os.set_blocking(process.stdout.fileno(), False)
+    output = b""
+
+    def answer(prompt: bytes, reply: bytes) -> None:
+        nonlocal output
         deadline = time.monotonic() + 120
-        assert process.stdout is not None
-        os.set_blocking(process.stdout.fileno(), False)
-        output = b""
-        while b'placeholder "label"' not in output and time.monotonic() < deadline:
-            chunk = process.stdout.read() or b""
-            output += chunk
-            if process.poll() is not None:
-                break
+        while prompt not in output and time.monotonic() < deadline and process.poll() is None:
+            output += process.stdout.read() or b""  # type: ignore[union-attr]
             time.sleep(0.1)
-        prompt = output
-        assert b'Please input the value of placeholder "label"' in prompt, prompt.decode()
-        os.write(controller, b"typed\n")
+        assert prompt in output, output.decode()
+        os.write(controller, reply)
+
+    try:
+        answer(b'Please input the value of placeholder "label"', b"typed\n")
+        answer(b'Please input the value of placeholder "approve"', b"yes\n")
         process.wait(timeout=180)
         output += process.stdout.read() or b""
     finally:
@@ -272,6 +286,7 @@ def test_debug_from_a_script_and_a_terminal_prompt(
     assert process.returncode == 0, text
     assert "RUN succeeded typed" in text, text
     assert "DEBUG succeeded" in text, text
+    assert "GATED succeeded yes" in text, text
 
 
 def _package(files: dict[str, bytes]) -> bytes:
@@ -424,7 +439,9 @@ def manual_pipeline(tmp_path: Path) -> tuple[wf.Workflow, list[wf.steps.JobStep]
     model_step = step("model_step", job_step)
     service_step = step("service_step", model_step)
     steps = [label_step, release_step, job_step, model_step, service_step]
-    workflow = wf.Workflow(name="manual_debugging", desc="§5.8", steps=steps, storages=[out])
+    workflow = wf.Workflow(
+        name="manual_debugging", desc="§5.8", steps=list[wf.steps.Step](steps), storages=[out]
+    )
     return workflow, steps
 
 
