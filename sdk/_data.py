@@ -150,11 +150,26 @@ class ObjectPlaceholder(Placeholder):
 
 
 class OutputConfig:
-    """Where a step writes an output directory. Alias: ``OBSOutputConfig``."""
+    """Where a step writes an output directory. Alias: ``OBSOutputConfig``.
 
-    def __init__(self, obs_path: PathLike | Placeholder, metric_file: str | None = None) -> None:
+    ``metric_file`` (metrics in a file of this directory) is refused: declare the file as a
+    metrics output of its own, which is read the same way."""
+
+    def __init__(self, obs_path: PathLike | Placeholder, metric_file: Any = None) -> None:
+        if not isinstance(obs_path, str | Storage | StorageJoin | Placeholder):
+            raise WorkflowDefinitionError(
+                f"OBSOutputConfig: obs_path must be a path, a storage path or a placeholder, "
+                f"not {obs_path!r}"
+            )
+        if metric_file is not None:
+            raise WorkflowDefinitionError(
+                f"OBSOutputConfig: metric_file={metric_file!r} is not read here; declare the "
+                "file as a metrics output instead: JobOutput('metrics', metrics_config="
+                "MetricsConfig(storage.join('<this directory>/metrics.json', create_dir=False)))"
+                " (the job writes it into this output's directory)"
+            )
         self.obs_path = obs_path
-        self.metric_file = metric_file
+        self.metric_file = None
 
 
 class MetricsConfig:

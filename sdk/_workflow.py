@@ -262,19 +262,27 @@ class _Compiler:
                 image=image if isinstance(image, str) else None,
                 engine=engine,
             )
+        environments: dict[str, str] = {}
         if isinstance(algorithm, GalleryAlgorithm):
             content_id, version = algorithm.subscription_id, algorithm.item_version_id
         elif isinstance(algorithm, Algorithm):
             content_id, version = algorithm.algorithm_id, algorithm.version or "latest"
         else:
             assert isinstance(algorithm, BaseAlgorithm)
+            if algorithm.boot_file or algorithm.command:
+                raise WorkflowDefinitionError(
+                    f"{where}: an algorithm asset (id/subscription_id) starts the way it was "
+                    "published; boot_file and command belong to local code (code_dir)"
+                )
             content_id = algorithm.id or algorithm.subscription_id or ""
             version = algorithm.item_version_id or "latest"
+            environments = algorithm.environments
         return ir.AlgorithmSpec(
             source="gallery",
             content_id=content_id,
             version=version,
             parameters=parameters,
+            environments=environments,
             engine=engine,
         )
 

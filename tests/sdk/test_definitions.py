@@ -653,3 +653,21 @@ def test_data_placeholder_settings_reach_the_spec() -> None:
     assert images.spec().constraint == {"data_type": "image"}
     flavor = wf.Placeholder("f", wf.PlaceholderType.JSON, constraint={"gpu": True})
     assert flavor.spec().constraint == {"gpu": True}
+
+
+def test_an_output_config_s_metric_file_points_to_a_metrics_output() -> None:
+    message = raises_naming(
+        "metric_file='metrics.json'",
+        lambda: wf.data.OBSOutputConfig(obs_path="/b/out/", metric_file="metrics.json"),
+    )
+    assert "MetricsConfig(" in message
+
+
+def test_an_algorithm_asset_keeps_its_entry_point_and_takes_environments() -> None:
+    step = wf.steps.JobStep(
+        "j", algorithm=wf.BaseAlgorithm(id="algo", environments={"MODE": "fast"})
+    )
+    algorithm = wf.Workflow("w", steps=[step]).compile().step("j").typed_properties().algorithm
+    assert (algorithm.source, algorithm.environments) == ("gallery", {"MODE": "fast"})
+    started = wf.steps.JobStep("j", algorithm=wf.BaseAlgorithm(id="algo", command="python x.py"))
+    raises_naming("step 'j': an algorithm asset", wf.Workflow("w", steps=[started]).compile)
