@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -318,3 +320,13 @@ def test_the_manual_spellings_of_modules() -> None:
     assert wf.workflow.Workflow is wf.Workflow
     assert wf.steps.job_step.LogExportPath is wf.steps.LogExportPath
     assert wf.resource.Workspace(workspace_id="team-a").name == "team-a"
+
+
+def test_the_sdk_guide_gives_every_manual_name_a_status() -> None:
+    """docs/sdk.md, "The manual's names": one row per name, no silent gaps."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "sdk.md").read_text()
+    table = guide[guide.index("### The table") :]
+    rows = dict(re.findall(r"^\| `([^`]+)` \| ([^|]+) \|", table, re.MULTILINE))
+    assert [name for name in MANUAL_IMPORTS if name not in rows] == []
+    statuses = {"same", "compiles", "nearest", "refused", "undocumented", "see Development mode"}
+    assert {status.strip() for status in rows.values()} <= statuses
