@@ -235,6 +235,29 @@ def test_a_non_ascii_scene_round_trips(
     assert "'/' is not allowed" in refused.text
 
 
+def test_the_workflow_s_workspace_is_where_it_is_released(
+    runtime: Runtime, client: httpx.Client, tmp_path: Path
+) -> None:
+    """§3.2.3: ``Workflow(workspace=wf.resource.Workspace(workspace_id=...))`` puts the
+    workflow in that workspace (its name) when ``release()`` is not told one."""
+    made = client.post("/workspaces", json={"name": "manual-lab"})
+    assert made.status_code in (201, 409), made.text
+    only = wf.steps.JobStep(name="only", algorithm=algorithm(code(tmp_path)))
+    workflow = wf.Workflow(
+        name="manual_workspace",
+        desc="",
+        steps=[only],
+        workspace=wf.resource.Workspace(workspace_id="manual-lab"),
+        session=session_of(runtime, client),
+    )
+    released = workflow.release()
+    assert released.workspace == "manual-lab"
+    listed = client.get("/workspaces/manual-lab/workflows").json()
+    assert [w["id"] for w in listed] == [released.id]
+    elsewhere = workflow.release(workspace="default")
+    assert elsewhere.workspace == "default" and elsewhere.id != released.id
+
+
 # --- the rules, without a server ---------------------------------------------------------
 
 
