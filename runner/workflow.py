@@ -307,9 +307,7 @@ class ExecutionWorkflow:
         if step.type == "job":
             flavor = step.typed_properties().resource.flavor
             if flavor is not None:
-                value = self._resolver(step.name)(flavor)
-                if isinstance(value, str):
-                    return value
+                return ir.flavor_name(self._resolver(step.name)(flavor))
         return None
 
     def _queue(self, step: ir.StepSpec) -> str:
@@ -323,6 +321,12 @@ class ExecutionWorkflow:
         inputs: dict[str, InputValue] = {}
         if step.type == "job":
             props = step.typed_properties()
+            nodes = resolve(props.resource.node_count)
+            if nodes not in (None, 1):
+                raise dag.DagError(
+                    f"step {step.name!r}: node_count {nodes!r}: a step runs on one node here "
+                    "(no distributed jobs)"
+                )
             for parameter in props.algorithm.parameters:
                 value = resolve(parameter.value)
                 if value is not None:

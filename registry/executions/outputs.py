@@ -110,11 +110,11 @@ def locate(
     members = list(_under(blobs, key, segments))
     if members:
         return OutputTree(members, filename=f"{segments[-1]}.tar.gz")
-    if len(segments) > 1:
-        try:
-            return OutputFile(blobs.stat(key), filename=segments[-1])
-        except (BlobNotFound, OSError):
-            pass
+    try:  # a file inside an output, or an output that is one file (a metrics.json path)
+        name = segments[-1] if len(segments) > 1 else key.rstrip("/").rsplit("/", 1)[-1]
+        return OutputFile(blobs.stat(key), filename=name or segments[-1])
+    except (BlobNotFound, OSError):
+        pass
     raise NotFound(f"nothing is stored at {'/'.join(segments)!r} in the outputs of {what}")
 
 

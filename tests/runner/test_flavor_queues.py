@@ -29,19 +29,27 @@ def test_a_mapped_flavor_waits_for_a_worker_on_its_queue(
     plain = job("plain", code, parameters={"label": "cpu"})
     gpu = job("gpu", code, parameters={"label": "gpu"}, depends=[plain])
     gpu.spec = wf.steps.JobSpec(resource=wf.steps.JobResource(flavor="gpu.large"))
+    # The manual's JSON form of a flavor routes by its flavor_id.
+    pooled = job("pooled", code, parameters={"label": "gpu"}, depends=[plain])
+    pooled.spec = wf.steps.JobSpec(
+        resource=wf.steps.JobResource(flavor={"flavor_id": "gpu.large", "pool_id": "pool-1"})
+    )
     with running_gallery(settings, "sqlite") as gallery, running_worker(settings):
         client = gallery.user()
-        workflow_id = imported(client, wf.Workflow(name="flavors", desc="", steps=[plain, gpu]))
+        workflow_id = imported(
+            client, wf.Workflow(name="flavors", desc="", steps=[plain, gpu, pooled])
+        )
         execution = start(client, workflow_id)
         waiting = wait_for(
             client, execution["id"], lambda e: step(e, "plain")["status"] == "succeeded"
         )
         time.sleep(3)  # the default worker does not serve the gpu queue: nothing picks it up
-        assert (
-            step(client.get(f"/executions/{execution['id']}").json(), "gpu")["status"] == "pending"
-        )
+        now = client.get(f"/executions/{execution['id']}").json()
+        assert step(now, "gpu")["status"] == "pending"
+        assert step(now, "pooled")["status"] == "pending"
         assert waiting["status"] == "running"
         with running_worker(settings, "--steps-only", "--queue", queue):
             done = wait_for(client, execution["id"])
     assert done["status"] == "succeeded", done
     assert step(done, "gpu")["attempt"] == 1
+    assert step(done, "pooled")["status"] == "succeeded"

@@ -148,6 +148,7 @@ def test_log_export_metrics_file_and_builtin_engine(
     # the metrics output is the file the job wrote into train_url, stored with it
     metrics = output_text(client, execution.id, "train", "train_url/metrics.json")
     assert '"accuracy"' in metrics
+    assert output_text(client, execution.id, "train", "metrics") == metrics  # the output itself
     assert "weights" in output_text(client, execution.id, "train", "train_url/model.txt")
     log = output_text(client, execution.id, "train", "log_export_path/train-1.log")
     assert "manual tool: started" in log and "manual tool: done" in log
@@ -296,3 +297,21 @@ def test_the_builtin_engine_and_what_is_refused() -> None:
     assert chosen is not None and "placeholder 'image_url'" in chosen
     by_id = engine_problem("s", _engine(id="engine-7"))
     assert by_id is not None and "id 'engine-7'" in by_id
+
+
+def test_a_node_count_placeholder_above_one_fails_its_step(
+    runtime: Runtime, client: httpx.Client, tmp_path: Path
+) -> None:
+    """A node count given by a placeholder is checked when the step is reached (a fixed one
+    above 1 is refused at compile time): one node only, said plainly."""
+    from tests.runner.flows import imported, job, start, tool_dir
+
+    nodes = wf.Placeholder(name="nodes", placeholder_type=wf.PlaceholderType.INT, default=1)
+    only = job("only", tool_dir(tmp_path))
+    only.spec = wf.steps.JobSpec(resource=wf.steps.JobResource(node_count=nodes))
+    workflow_id = imported(client, wf.Workflow(name="nodes", desc="", steps=[only]))
+    fine = wait_for(client, start(client, workflow_id)["id"])
+    assert fine["status"] == "succeeded", fine
+    refused = wait_for(client, start(client, workflow_id, parameters={"nodes": 2})["id"])
+    assert refused["status"] == "failed"
+    assert "node_count 2: a step runs on one node here" in step(refused, "only")["error"]
