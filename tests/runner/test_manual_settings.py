@@ -15,6 +15,7 @@ import sdk as wf
 from runner.steps.job import engine_problem, metrics_file
 from sdk import spec as ir
 from tests.runner.conftest import Runtime
+from tests.runner.flows import imported, job, start, tool_dir
 from tests.sdk.support import token_of
 from tests.support.runner import step, wait_for
 
@@ -304,8 +305,6 @@ def test_a_node_count_placeholder_above_one_fails_its_step(
 ) -> None:
     """A node count given by a placeholder is checked when the step is reached (a fixed one
     above 1 is refused at compile time): one node only, said plainly."""
-    from tests.runner.flows import imported, job, start, tool_dir
-
     nodes = wf.Placeholder(name="nodes", placeholder_type=wf.PlaceholderType.INT, default=1)
     only = job("only", tool_dir(tmp_path))
     only.spec = wf.steps.JobSpec(resource=wf.steps.JobResource(node_count=nodes))
