@@ -34,6 +34,7 @@ from sdk._errors import (
     WorkflowDefinitionError,
 )
 from sdk._execution import Execution, ExecutionStep, WorkflowHandle
+from sdk._experiment import Experiment
 from sdk._manual import Subgraph, SystemEnv
 from sdk._placeholder import Placeholder, PlaceholderType
 from sdk._publish import AlgorithmRelease, Release, add_whitelist_users, delete_whitelist_users
@@ -50,6 +51,7 @@ __all__ = [
     "ConfigurationError",
     "Execution",
     "ExecutionStep",
+    "Experiment",
     "GalleryAlgorithm",
     "GalleryError",
     "Placeholder",

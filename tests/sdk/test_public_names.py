@@ -22,6 +22,7 @@ EXPECTED_TOP = [
     "ConfigurationError",
     "Execution",
     "ExecutionStep",
+    "Experiment",
     "GalleryAlgorithm",
     "GalleryError",
     "Placeholder",
