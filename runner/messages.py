@@ -50,9 +50,10 @@ class Records(_Model):
 
 
 class InputValue(_Model):
-    """An input as the step sees it: an object-store path to download, or a plain value."""
+    """An input as the step sees it: an object-store path to download, a registered model
+    version (``value``: ``CONTENT_ID@VERSION``, its files put in place), or a plain value."""
 
-    kind: Literal["path", "value"]
+    kind: Literal["path", "value", "model"]
     path: str | None = None
     value: Any = None
 
@@ -75,6 +76,9 @@ class StepTask(_Model):
     seq: int = 0
     """The workflow's record sequence when the task was made: older records never overwrite
     what the activity writes."""
+    settings: dict[str, Any] = Field(default_factory=dict)
+    """Steps other than jobs: each output's settings with their values resolved (output name
+    → config), and ``lineage`` (what produced the inputs: step, output, algorithm, metrics)."""
 
 
 class StepResult(_Model):

@@ -270,3 +270,40 @@ def extract(archive: Path, tree: Path, limits: PackageLimits, where: str) -> int
             f"{where}: its package cannot be unpacked ({exc})", non_retryable=True
         ) from None
     return written
+
+
+async def install_model(ctx: StepContext, pin: str, tree: Path, where: str) -> None:
+    """Put the files of model version ``pin`` (``CONTENT_ID@VERSION``) in ``tree``, once the
+    workspace's owner is found still allowed to use it (as for an algorithm: not yanked, not
+    deleted, still visible to them). Raises StepFailure saying why not."""
+    content_id, _, version = pin.partition("@")
+    if not content_id or not version:
+        raise StepFailure(f"{where}: {pin!r} is not a model version CONTENT_ID@VERSION")
+    await _check_use(ctx, content_id, version, where)
+    spec = ir.AlgorithmSpec(source="gallery", content_id=content_id, version=version)
+    key, sha = await _package_of(ctx, spec, where)
+    await asyncio.to_thread(_fetch_and_extract, ctx, key, sha, tree, where)
+
+
+def _fetch_and_extract(ctx: StepContext, key: str, sha: str, tree: Path, where: str) -> None:
+    limits = PackageLimits.from_settings(ctx.settings)
+    tree.parent.mkdir(parents=True, exist_ok=True)
+    staging = tree.parent / f".{tree.name}.tar.gz"
+    try:
+        digest = hashlib.sha256()
+        try:
+            with staging.open("wb") as handle:
+                for chunk in ctx.blobs.open(key):
+                    digest.update(chunk)
+                    handle.write(chunk)
+        except BlobNotFound:
+            raise StepFailure(f"{where}: its files are missing", non_retryable=True) from None
+        if digest.hexdigest() != sha:
+            raise StepFailure(f"{where}: its files fail their sha256 check", non_retryable=True)
+        try:
+            check_archive(staging, limits)
+        except InvalidInput as exc:
+            raise StepFailure(f"{where}: refused: {exc.detail}", non_retryable=True) from None
+        extract(staging, tree, limits, where)
+    finally:
+        staging.unlink(missing_ok=True)

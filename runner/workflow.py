@@ -28,6 +28,8 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import TypeAdapter
+
     from runner import dag
     from runner.messages import (
         ExecutionRecord,
@@ -344,9 +346,14 @@ class ExecutionWorkflow:
                 )
                 path += f"{out.name}/"
             outputs[out.name] = path if path.endswith("/") else path + "/"
+        settings: dict[str, Any] = {}
+        if step.type == "model":
+            settings = {o.name: _resolved(o.config, resolve) for o in step.outputs}
+            settings["lineage"] = self._lineage(step)
         if self.recorded_status == "created":
             self._note_status("running")  # written with the first step's own record
         return StepTask(
+            settings=settings,
             execution_id=self.data.execution_id,
             workflow_id=self.data.workflow_id,
             step=step,
@@ -361,7 +368,62 @@ class ExecutionWorkflow:
             seq=self.seq,
         )
 
+    def _is_model(self, ref: ir.OutputRef) -> bool:
+        """The output is a model step's registered model version."""
+        producer = self.spec.step(ref.step)
+        return any(o.name == ref.output and o.kind == "model" for o in producer.outputs)
+
+    def _lineage(self, step: ir.StepSpec) -> dict[str, Any]:
+        """Where a step's inputs come from: the producing step and output, the algorithm it
+        ran, and the float metrics it reported (for a model's record)."""
+        sources = []
+        for item in step.inputs:
+            ref = item.data
+            if isinstance(ref, ir.SelectorRef):
+                ref = dag.select(ref, self.statuses, step.name)
+            if not isinstance(ref, ir.OutputRef):
+                continue
+            producer = self.spec.step(ref.step)
+            algorithm = None
+            if producer.type == "job":
+                code = producer.typed_properties().algorithm
+                algorithm = (
+                    f"{code.content_id}@{code.version}"
+                    if code.source == "gallery"
+                    else f"workspace package {code.package}"
+                    if code.source == "workspace"
+                    else None
+                )
+            metrics = {
+                f"{ref.step}.{key}": value
+                for found in self.metrics.get(ref.step, {}).values()
+                for key, value in found.items()
+            }
+            sources.append(
+                {
+                    "input": item.name,
+                    "step": ref.step,
+                    "output": ref.output,
+                    "algorithm": algorithm,
+                    "metrics": metrics,
+                }
+            )
+        return {
+            "execution_id": self.data.execution_id,
+            "workflow_id": self.data.workflow_id,
+            "workflow": self.spec.name,
+            "step": step.name,
+            "inputs": sources,
+        }
+
     def _input(self, value: Any, resolve: dag.Resolver) -> InputValue:
+        if isinstance(value, ir.DataValue) and value.kind == "gallery_model":
+            found = value.value if isinstance(value.value, dict) else {}
+            return InputValue(
+                kind="model", value=f"{found.get('subscription_id')}@{found.get('version_num')}"
+            )
+        if isinstance(value, ir.OutputRef) and self._is_model(value):
+            return InputValue(kind="model", value=resolve(value))
         resolved = resolve(value)
         is_path = isinstance(value, ir.OutputRef | ir.SelectorRef | ir.StoragePath) or (
             isinstance(value, ir.PlaceholderRef)
@@ -624,6 +686,23 @@ class ExecutionWorkflow:
                 f"step {name!r} is {status}; only a step that is {' or '.join(allowed)} "
                 f"can be {verb}"
             )
+
+
+_VALUE: TypeAdapter[Any] = TypeAdapter(ir.Value)
+
+
+def _resolved(config: Any, resolve: dag.Resolver) -> Any:
+    """Settings with each value expression (a placeholder, a literal …) replaced by its value."""
+    if isinstance(config, dict):
+        if "ref" in config:
+            try:
+                return resolve(_VALUE.validate_python(config))
+            except ValueError:
+                pass
+        return {k: _resolved(v, resolve) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_resolved(v, resolve) for v in config]
+    return config
 
 
 def _check_values(spec: ir.WorkflowSpec, values: dict[str, Any]) -> None:

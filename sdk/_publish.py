@@ -272,7 +272,7 @@ def release_to_gallery(
     spec, owner, algorithms = prepared.spec, prepared.owner, prepared.algorithms
     spec_json = spec.model_dump(mode="json")
     dependencies = sorted(
-        {(cid, ver) for _, cid, ver in ir.gallery_algorithms(spec)}, key=lambda d: (d[0], d[1])
+        {(cid, ver) for _, cid, ver in ir.pinned_versions(spec)}, key=lambda d: (d[0], d[1])
     )
     manifest: dict[str, Any] = {
         "spec": spec_json,

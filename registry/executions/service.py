@@ -150,7 +150,7 @@ async def pinned_blockers(
 ) -> None:
     """Refuse (403, listing them) when the workspace's owner may no longer use a version the
     workflow pins: its source version and every algorithm its steps run."""
-    pins = [(content_id, version) for _, content_id, version in ir.gallery_algorithms(spec)]
+    pins = [(content_id, version) for _, content_id, version in ir.pinned_versions(spec)]
     if workflow.source_content_id and workflow.source_version:
         pins.insert(0, (workflow.source_content_id, workflow.source_version))
     blockers = await use_check(session, pins=pins, principal=owner)

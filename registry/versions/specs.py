@@ -59,6 +59,16 @@ def _check_dependencies(spec: ir.WorkflowSpec, manifest: Manifest) -> None:
                     "manifest.dependencies",
                 )
             )
+    for step, content_id, version in ir.gallery_models(spec):
+        if (content_id, version) not in listed:
+            errors.append(
+                FieldError(
+                    f"manifest.spec.steps.{step}",
+                    "dependency_listed",
+                    f"reads model {content_id}@{version}, which is not an exact version in "
+                    "manifest.dependencies",
+                )
+            )
     local = [s.name for s in spec.steps if s.type == "job" and _is_local(s)]
     for step in local:
         errors.append(

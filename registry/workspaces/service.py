@@ -238,15 +238,17 @@ async def release_workflow(
             )
     if problems:
         raise InvalidInput("; ".join(p.message for p in problems), problems)
-    for step_name, content_id, version in ir.gallery_algorithms(spec):
+    models = {(step, cid, ver) for step, cid, ver in ir.gallery_models(spec)}
+    for step_name, content_id, version in ir.pinned_versions(spec):
+        what = "reads model" if (step_name, content_id, version) in models else "runs algorithm"
         try:
             asset = await find_asset(session, content_id, principal)
             await find_version(session, asset, version, principal)
         except NotFound:
             raise InvalidInput.field(
-                f"spec.steps.{step_name}.algorithm",
+                f"spec.steps.{step_name}",
                 "readable",
-                f"step {step_name!r} runs algorithm {content_id}@{version}, which you cannot read",
+                f"step {step_name!r} {what} {content_id}@{version}, which you cannot read",
             ) from None
     name = data.name or spec.name
     assert workspace.id is not None

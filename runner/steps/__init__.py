@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from runner.messages import StepTask
-from runner.steps import job
+from runner.steps import job, model
 from runner.steps.base import Outcome, StepContext, StepFailure
 
 Executor = Callable[[StepContext, StepTask], Awaitable[Outcome]]
 
 EXECUTORS: dict[str, Executor] = {
     "job": job.run,
+    "model": model.run,
 }
 
 

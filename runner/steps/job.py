@@ -347,6 +347,10 @@ async def _arguments(
             if local.is_dir() and not any(local.iterdir()):
                 notes.append(f"gallery: input {name!r}: nothing is stored at {value.path}")
             args.append(f"--{name}={place.view(local)}")
+        elif value.kind == "model":
+            local = work / "inputs" / name
+            await packages.install_model(ctx, str(value.value), local, f"input {name!r}: model")
+            args.append(f"--{name}={place.view(local)}")
         else:
             args.append(f"--{name}={_text(value.value)}")
     for name, parameter in task.parameters.items():

@@ -10,6 +10,7 @@ from sdk._ir.models import (
     LIST_FORMATS,
     LOG_OUTPUT,
     ConditionProperties,
+    DataValue,
     JobProperties,
     MetricRef,
     OutputRef,
@@ -206,6 +207,27 @@ def gallery_algorithms(spec: WorkflowSpec) -> list[tuple[str, str, str]]:
             assert props.algorithm.content_id and props.algorithm.version
             found.append((step.name, props.algorithm.content_id, props.algorithm.version))
     return found
+
+
+def gallery_models(spec: WorkflowSpec) -> list[tuple[str, str, str]]:
+    """(step, content id, version) of every registered model version a step reads
+    (``wf.data.GalleryModel(subscription_id, version_num)`` as an input)."""
+    found = []
+    for step in spec.steps:
+        for item in step.inputs:
+            value = item.data
+            if isinstance(value, DataValue) and value.kind == "gallery_model":
+                data = value.value if isinstance(value.value, dict) else {}
+                content_id, version = data.get("subscription_id"), data.get("version_num")
+                if isinstance(content_id, str) and isinstance(version, str):
+                    found.append((step.name, content_id, version))
+    return found
+
+
+def pinned_versions(spec: WorkflowSpec) -> list[tuple[str, str, str]]:
+    """(step, content id, version) of every asset version the workflow pins: the algorithms
+    it runs and the models it reads."""
+    return gallery_algorithms(spec) + gallery_models(spec)
 
 
 def workspace_packages(spec: WorkflowSpec) -> list[tuple[str, str]]:

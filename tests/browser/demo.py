@@ -34,6 +34,8 @@ class Demo:
     """A run whose export step waits for its release name (on the to-do list)."""
     debugging: str
     """A development debug run (``workflow.debug()``) paused after its first step."""
+    model: str
+    """A model asset a model step registered (its page shows the lineage)."""
 
 
 def _start(client: httpx.Client, workflow_id: str, **parameters: object) -> str:
@@ -122,6 +124,8 @@ def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: st
     developed.set_placeholder("score", 0.7)
     debugging = developed.debug(experiment_id="tuning", emit=lambda _: None)
     developed.next(emit=lambda _: None)
+
+    model = _registered_model(job_dir(root / "model"), wf.Session(gallery.base_url, token_of(bob)))
     return Demo(
         publisher=users[0],
         consumer=users[1],
@@ -132,4 +136,49 @@ def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: st
         retried=retried,
         waiting=waiting,
         debugging=debugging.id,
+        model=model,
     )
+
+
+def _registered_model(code: Path, session: wf.Session) -> str:
+    """train → register: a model version with its lineage; the model's content id."""
+    out = wf.data.OutputStorage(name="out")
+    train = wf.steps.JobStep(
+        name="train",
+        title="Train the classifier",
+        algorithm=wf.BaseAlgorithm(
+            name="classifier_train",
+            code_dir=str(code),
+            boot_file="job.py",
+            parameters=[
+                wf.AlgorithmParameters(name="mode", value="train"),
+                wf.AlgorithmParameters(name="score", value=0.91),
+            ],
+        ),
+        outputs=[
+            wf.steps.JobOutput(name="out", obs_config=wf.data.OBSOutputConfig(out.join("model/"))),
+            wf.steps.JobOutput(
+                name="metrics", metrics_config=wf.data.MetricsConfig(out.join("metrics/"))
+            ),
+        ],
+    )
+    register = wf.steps.ModelStep(
+        name="register",
+        title="Register the model",
+        inputs=wf.steps.ModelInput(name="model_input", data=train.outputs["out"].as_input()),
+        outputs=wf.steps.ModelOutput(
+            name="model_output",
+            model_config=wf.steps.ModelConfig(
+                model_name="image_classifier_model",
+                model_type="PyTorch",
+                description="The classifier the demo pipeline trained.",
+            ),
+        ),
+        depend_steps=train,
+    )
+    workflow = wf.Workflow(
+        name="classifier_model", desc="", steps=[train, register], storages=[out], session=session
+    )
+    run = workflow.release_and_run()
+    assert run.wait(timeout=120) == "succeeded", run.data
+    return run.step("register").outputs["model_output"].split("@")[0]

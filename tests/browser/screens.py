@@ -34,6 +34,7 @@ PAGES: list[tuple[str, Who, Callable[[Demo], str]]] = [
     ("login", None, lambda d: "/login"),
     ("asset", "consumer", lambda d: f"/assets/{d.asset.content_id}"),
     ("asset-import", "consumer", lambda d: f"/assets/{d.asset.content_id}?import=1"),
+    ("model", "consumer", lambda d: f"/assets/{d.model}"),
     ("my-assets", "publisher", lambda d: "/my/assets"),
     ("workspaces", "consumer", lambda d: "/workspaces"),
     ("workspace", "consumer", lambda d: f"/workspaces/{d.workspace}"),

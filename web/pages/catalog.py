@@ -7,9 +7,10 @@ answer them, and an asset they may not read is the same 404.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from litestar import get, post
 from litestar.params import QueryParameter
@@ -25,7 +26,8 @@ from registry.assets.version_reads import find_version, list_versions, versions_
 from registry.catalog.service import CatalogPage, CatalogQuery, search
 from registry.context import current_principal
 from registry.errors import FieldError, InvalidInput, NotFound
-from registry.params import VERSION, ContentId
+from registry.executions.service import find_execution
+from registry.params import EXECUTION, VERSION, ContentId
 from registry.subscriptions import service as subscriptions
 from registry.workspaces.schemas import WorkspaceRead
 from registry.workspaces.service import DEFAULT, my_workspaces
@@ -141,6 +143,99 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class LineageSource:
+    step: str
+    output: str
+    algorithm: str | None
+    """``CONTENT_ID@VERSION`` of a published algorithm, or a description (a workspace
+    package)."""
+    algorithm_title: str | None = None
+    """The algorithm's title and version, when the viewer may see it."""
+
+    @property
+    def algorithm_link(self) -> str | None:
+        """The algorithm's asset page, when it is a published version."""
+        if self.algorithm is None or "@" not in self.algorithm or " " in self.algorithm:
+            return None
+        content_id, _, version = self.algorithm.partition("@")
+        return f"/assets/{quote(content_id)}?{urlencode({'version': version})}"
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a model version came from, as recorded when it was published (by the model step
+    that registered it; an owner publishing by hand may write anything here)."""
+
+    workflow: str
+    step: str
+    execution_id: str
+    execution_visible: bool
+    sources: list[LineageSource]
+    metrics: dict[str, float]
+    settings: dict[str, str]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+async def _lineage(
+    session: AsyncSession, shown: VersionRead | None, principal: Principal | None
+) -> Lineage | None:
+    """A model version's lineage from its metadata, read defensively (publisher-written)."""
+    metadata = shown.manifest.get("metadata") if shown is not None else None
+    found = metadata.get("lineage") if isinstance(metadata, dict) else None
+    if not isinstance(found, dict) or not isinstance(metadata, dict):
+        return None
+    sources = []
+    for item in found.get("inputs") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("algorithm") or "", str):
+            continue
+        source = LineageSource(_text(item.get("step")), _text(item.get("output")), None)
+        algorithm = item.get("algorithm") or None
+        if algorithm is not None:
+            source = LineageSource(source.step, source.output, algorithm)
+            if source.algorithm_link is not None:
+                content_id, _, version = algorithm.partition("@")
+                try:
+                    named = await find_asset(session, content_id, principal)
+                    title = f"{named.title or named.name} v{version}"
+                except NotFound:
+                    title = algorithm  # not one the viewer may see: the bare reference
+                source = LineageSource(source.step, source.output, algorithm, title)
+        sources.append(source)
+    raw_metrics = metadata.get("metrics")
+    metrics = {
+        str(k): float(v)
+        for k, v in (raw_metrics.items() if isinstance(raw_metrics, dict) else [])
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    raw_settings = metadata.get("model")
+    settings = {
+        str(k): v if isinstance(v, str) else json.dumps(v)
+        for k, v in (raw_settings.items() if isinstance(raw_settings, dict) else [])
+        if v is not None and k != "description"  # shown as the version's description
+    }
+    execution_id = _text(found.get("execution_id"))
+    visible = False
+    if principal is not None and EXECUTION.well_formed(execution_id):
+        try:
+            await find_execution(session, execution_id, principal)
+            visible = True
+        except NotFound:
+            pass
+    return Lineage(
+        _text(found.get("workflow")),
+        _text(found.get("step")),
+        execution_id,
+        visible,
+        sources,
+        metrics,
+        settings,
+    )
+
+
+@dataclass(frozen=True)
 class AssetView:
     asset: AssetRead
     versions: list[VersionRead]
@@ -151,6 +246,7 @@ class AssetView:
     dependencies: list[Dependency]
     subscribed: bool
     workspaces: list[tuple[str, str]]
+    lineage: Lineage | None = None
 
     @property
     def usable_versions(self) -> list[VersionRead]:
@@ -253,6 +349,7 @@ async def asset_view(
         dependencies=await _dependencies(session, shown, workflow, principal),
         subscribed=subscribed,
         workspaces=_workspace_choices(spaces, principal),
+        lineage=await _lineage(session, shown, principal) if asset.kind == Kind.MODEL else None,
     )
 
 
