@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from registry.accounts.models import AccessToken, Group, GroupMember, User
+from registry.accounts.models import AccessToken, Group, GroupMember, RevokedToken, User
 from registry.assets.models import (
     Asset,
     AssetTag,
@@ -25,6 +25,7 @@ __all__ = [
     "Experiment",
     "Group",
     "GroupMember",
+    "RevokedToken",
     "RuntimeWorkflow",
     "StepRun",
     "Subscription",

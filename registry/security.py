@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 import secrets
 import time
@@ -24,6 +25,8 @@ _USER_ID = re.compile(r"[1-9][0-9]{0,17}")
 _ISSUER = "gallery"
 # The JWT claim that carries the user's credentials epoch (see ``AccessTokens``).
 _EPOCH = "epoch"
+# A token id (``jti``): random, so each sign-in can be ended on its own (``revoked_token``).
+_TOKEN_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 T = TypeVar("T")
 
@@ -81,17 +84,21 @@ class IssuedToken:
 
 @dataclass(frozen=True)
 class TokenSubject:
-    """Whom a valid JWT names, and the credentials epoch it was issued in."""
+    """Whom a valid JWT names, the credentials epoch it was issued in, the id of this sign-in
+    (what signing out records as revoked) and when it expires (Unix time)."""
 
     user_id: int
     epoch: int
+    token_id: str
+    expires_at: int
 
 
 class AccessTokens:
     """Short-lived bearer JWTs (HS256) for a user id.
 
     Each token carries the user's credentials epoch; a password change or a deactivation
-    moves the epoch on, so every token issued before it stops working (checked on use).
+    moves the epoch on, so every token issued before it stops working (checked on use). Each
+    also carries a random id (``jti``), so signing out can end that one token alone.
     """
 
     def __init__(self, secret: str, ttl_seconds: int) -> None:
@@ -110,6 +117,7 @@ class AccessTokens:
             "sub": str(user_id),
             "iat": now,
             "exp": now + self.ttl,
+            "jti": secrets.token_urlsafe(16),
             _EPOCH: epoch,
         }
         return IssuedToken(jwt.encode({"alg": "HS256"}, claims, self._key), self.ttl)
@@ -127,7 +135,18 @@ class AccessTokens:
             epoch = decoded.claims.get(_EPOCH, 0)
             if type(epoch) is not int or epoch < 0:
                 return None
-            return TokenSubject(int(subject), epoch)
+            expires_at = decoded.claims["exp"]
+            if type(expires_at) is not int:
+                return None
+            token_id = decoded.claims.get("jti")
+            if token_id is None:
+                # Issued before tokens had ids: one made of its claims (the same claims are the
+                # same token), never of its text, whose base64 may be spelled more than one way.
+                canonical = json.dumps(decoded.claims, sort_keys=True, separators=(",", ":"))
+                token_id = hashlib.sha256(canonical.encode()).hexdigest()
+            elif not (isinstance(token_id, str) and _TOKEN_ID.fullmatch(token_id)):
+                return None
+            return TokenSubject(int(subject), epoch, token_id, expires_at)
         except (JoseError, ValueError, KeyError, TypeError):
             return None
 

@@ -1,4 +1,4 @@
-"""Users, groups and personal access tokens."""
+"""Users, groups, personal access tokens and signed-out bearer tokens."""
 
 from __future__ import annotations
 
@@ -56,3 +56,13 @@ class AccessToken(SQLModel, table=True):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+
+
+class RevokedToken(SQLModel, table=True):
+    """A bearer JWT ended before its time by signing out (its ``jti``); kept until it would
+    have expired anyway, then pruned."""
+
+    __tablename__ = "revoked_token"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(index=True)

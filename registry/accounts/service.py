@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from registry.accounts.models import AccessToken, Group, GroupMember, User
+from registry.accounts.models import AccessToken, Group, GroupMember, RevokedToken, User
 from registry.accounts.throttle import SignInThrottle
 from registry.db import Database
 from registry.errors import Conflict, InvalidGrant, InvalidInput, NotFound, Unauthenticated
@@ -230,7 +230,12 @@ async def authenticate(
             user = await session.get(User, row.user_id)
     else:
         subject = access_tokens.subject(token)
-        if subject is not None and subject.user_id <= MAX_ROW_ID:
+        if (
+            subject is not None
+            and subject.user_id <= MAX_ROW_ID
+            # Signed out: this sign-in is over, whoever holds a copy of its token.
+            and await session.get(RevokedToken, subject.token_id) is None
+        ):
             user = await session.get(User, subject.user_id)
             # Issued before the last password change or deactivation: no longer good.
             if user is not None and user.credentials_epoch != subject.epoch:
@@ -238,6 +243,45 @@ async def authenticate(
     if user is None or not user.is_active:
         raise Unauthenticated("invalid or expired credentials")
     return await principal_for(session, user)
+
+
+# Revocations are kept this much past their token's expiry (clocks of replicas may differ).
+REVOKED_KEPT = timedelta(minutes=5)
+
+
+async def end_sign_in(db: Database, *, token: str, access_tokens: AccessTokens) -> bool:
+    """Signing out: the bearer JWT ``token`` stops working at once, wherever a copy of it is;
+    the user's other sign-ins and personal access tokens go on. False when there was nothing to
+    end (not a valid JWT: expired, forged, or a personal access token, which is revoked on its
+    own). Revocations of tokens that have expired since are pruned on the way."""
+    if token.startswith(PAT_PREFIX):
+        return False
+    subject = access_tokens.subject(token)
+    if subject is None:
+        return False
+    now = utcnow()
+    async with db.write() as session:
+        await session.exec(
+            delete(RevokedToken).where(col(RevokedToken.expires_at) < now - REVOKED_KEPT)
+        )
+        if await session.get(RevokedToken, subject.token_id) is None:
+            expires_at = datetime.fromtimestamp(subject.expires_at, UTC)
+            try:
+                async with session.begin_nested():  # another sign-out of a copy, at once
+                    session.add(RevokedToken(jti=subject.token_id, expires_at=expires_at))
+            except IntegrityError:
+                pass
+    return True
+
+
+async def end_all_sign_ins(db: Database, *, user_id: int) -> None:
+    """Signing out everywhere: every bearer JWT of this user issued so far stops working (the
+    credentials epoch moves on); personal access tokens go on."""
+    async with db.write() as session:
+        user = await _locked_user(session, user_id)
+        if user is not None:
+            user.credentials_epoch += 1
+            session.add(user)
 
 
 @dataclass(frozen=True)

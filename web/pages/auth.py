@@ -8,7 +8,8 @@ from litestar import Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
-from registry.accounts.sign_in import issue_token
+from registry.accounts.sign_in import end_all_sign_ins, end_sign_in, issue_token
+from registry.context import SESSION_COOKIE, current_principal
 from registry.errors import InvalidInput, TooManyRequests
 from web.render import AnyRequest, ctx_of, form_data, page, see_other
 from web.session import safe_next, session_cookie, signed_out_cookie
@@ -62,6 +63,18 @@ async def login(request: AnyRequest) -> Response[object] | Template:
 
 @post("/logout", include_in_schema=False)
 async def logout(request: AnyRequest) -> Redirect:
+    """Sign out: the cookie's token stops working at once, wherever a copy of it is (another
+    tab, a stolen cookie). With ``everywhere=1``, every sign-in of this user ends too (personal
+    access tokens go on)."""
+    form = await form_data(request)
+    ctx = ctx_of(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if form.get("everywhere") == "1":
+        user = await current_principal(request)
+        if user is not None:
+            await end_all_sign_ins(ctx, user)
+    if token:
+        await end_sign_in(ctx, token)
     response = see_other("/")
     response.cookies.append(signed_out_cookie(request))
     return response
