@@ -50,10 +50,12 @@ class Records(_Model):
 
 
 class InputValue(_Model):
-    """An input as the step sees it: an object-store path to download, a registered model
-    version (``value``: ``CONTENT_ID@VERSION``, its files put in place), or a plain value."""
+    """An input as the step sees it: an object-store path to download, a registered model or
+    dataset version (``value``: ``CONTENT_ID@VERSION``, or for a dataset named in the
+    definition ``{"dataset_name", "version_name"}``; its files put in place), or a plain
+    value."""
 
-    kind: Literal["path", "value", "model"]
+    kind: Literal["path", "value", "model", "dataset"]
     path: str | None = None
     value: Any = None
 

@@ -272,13 +272,14 @@ def extract(archive: Path, tree: Path, limits: PackageLimits, where: str) -> int
     return written
 
 
-async def install_model(ctx: StepContext, pin: str, tree: Path, where: str) -> None:
-    """Put the files of model version ``pin`` (``CONTENT_ID@VERSION``) in ``tree``, once the
-    workspace's owner is found still allowed to use it (as for an algorithm: not yanked, not
-    deleted, still visible to them). Raises StepFailure saying why not."""
+async def install_version(ctx: StepContext, pin: str, tree: Path, where: str) -> None:
+    """Put the files of asset version ``pin`` (``CONTENT_ID@VERSION``: a model, a dataset) in
+    ``tree``, once the workspace's owner is found still allowed to use it (as for an
+    algorithm: not yanked, not deleted, still visible to them). Raises StepFailure saying why
+    not."""
     content_id, _, version = pin.partition("@")
     if not content_id or not version:
-        raise StepFailure(f"{where}: {pin!r} is not a model version CONTENT_ID@VERSION")
+        raise StepFailure(f"{where}: {pin!r} is not a version CONTENT_ID@VERSION")
     await _check_use(ctx, content_id, version, where)
     spec = ir.AlgorithmSpec(source="gallery", content_id=content_id, version=version)
     key, sha = await _package_of(ctx, spec, where)

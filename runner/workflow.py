@@ -46,6 +46,8 @@ RECORD_TIMEOUT = timedelta(seconds=30)
 # A step whose worker died is started again this many times beyond its own retry policy.
 LOST_WORKER_RERUNS = 3
 TERMINAL = frozenset({"succeeded", "skipped", "failed", "stopped"})
+ASSET_STEPS = frozenset({"model", "create_dataset", "release_dataset", "dataset_import"})
+"""Steps whose outputs are asset versions they published (``CONTENT_ID@VERSION``)."""
 
 
 def default_root(namespace: str, workflow_id: str, storage: str) -> str:
@@ -347,8 +349,9 @@ class ExecutionWorkflow:
                 path += f"{out.name}/"
             outputs[out.name] = path if path.endswith("/") else path + "/"
         settings: dict[str, Any] = {}
-        if step.type == "model":
+        if step.type in ASSET_STEPS:
             settings = {o.name: _resolved(o.config, resolve) for o in step.outputs}
+            settings["properties"] = _resolved(step.properties, resolve)
             settings["lineage"] = self._lineage(step)
         if self.recorded_status == "created":
             self._note_status("running")  # written with the first step's own record
@@ -368,10 +371,14 @@ class ExecutionWorkflow:
             seq=self.seq,
         )
 
-    def _is_model(self, ref: ir.OutputRef) -> bool:
-        """The output is a model step's registered model version."""
+    def _output_kind(self, ref: ir.OutputRef) -> str:
+        """``model`` or ``dataset`` for an output that is an asset version a step registered
+        (its value ``CONTENT_ID@VERSION``), else ``path``."""
         producer = self.spec.step(ref.step)
-        return any(o.name == ref.output and o.kind == "model" for o in producer.outputs)
+        for output in producer.outputs:
+            if output.name == ref.output and producer.type in ASSET_STEPS:
+                return output.kind
+        return "path"
 
     def _lineage(self, step: ir.StepSpec) -> dict[str, Any]:
         """Where a step's inputs come from: the producing step and output, the algorithm it
@@ -422,8 +429,12 @@ class ExecutionWorkflow:
             return InputValue(
                 kind="model", value=f"{found.get('subscription_id')}@{found.get('version_num')}"
             )
-        if isinstance(value, ir.OutputRef) and self._is_model(value):
-            return InputValue(kind="model", value=resolve(value))
+        if isinstance(value, ir.DataValue) and value.kind == "dataset":
+            return InputValue(kind="dataset", value=dict(value.value))
+        if isinstance(value, ir.OutputRef):
+            kind = self._output_kind(value)
+            if kind in ("model", "dataset"):
+                return InputValue(kind=kind, value=resolve(value))
         resolved = resolve(value)
         is_path = isinstance(value, ir.OutputRef | ir.SelectorRef | ir.StoragePath) or (
             isinstance(value, ir.PlaceholderRef)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from runner.messages import StepTask
-from runner.steps import job, model
+from runner.steps import dataset, job, model
 from runner.steps.base import Outcome, StepContext, StepFailure
 
 Executor = Callable[[StepContext, StepTask], Awaitable[Outcome]]
@@ -17,6 +17,8 @@ Executor = Callable[[StepContext, StepTask], Awaitable[Outcome]]
 EXECUTORS: dict[str, Executor] = {
     "job": job.run,
     "model": model.run,
+    "create_dataset": dataset.create,
+    "release_dataset": dataset.release,
 }
 
 

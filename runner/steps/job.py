@@ -45,6 +45,7 @@ from runner import launch, objects, packages, steplog
 from runner.launch import Box
 from runner.messages import StepTask
 from runner.sandbox import INSIDE, PATH, Placement, Sandbox
+from runner.steps import dataset
 from runner.steps.base import Outcome, StepContext, StepFailure
 from sdk import metrics as metrics_rules
 from sdk import spec as ir
@@ -347,9 +348,15 @@ async def _arguments(
             if local.is_dir() and not any(local.iterdir()):
                 notes.append(f"gallery: input {name!r}: nothing is stored at {value.path}")
             args.append(f"--{name}={place.view(local)}")
-        elif value.kind == "model":
+        elif value.kind in ("model", "dataset"):
             local = work / "inputs" / name
-            await packages.install_model(ctx, str(value.value), local, f"input {name!r}: model")
+            where = f"input {name!r}"
+            pin = (
+                str(value.value)
+                if value.kind == "model"
+                else await dataset.dataset_pin(ctx, value.kind, value.value, where)
+            )
+            await packages.install_version(ctx, pin, local, f"{where}: {value.kind} {pin}")
             args.append(f"--{name}={place.view(local)}")
         else:
             args.append(f"--{name}={_text(value.value)}")

@@ -12,29 +12,17 @@ output is the model version, ``CONTENT_ID@VERSION``.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
-
-from registry.accounts.service import Principal
-from registry.assets.crud import create_asset
-from registry.assets.models import Asset
-from registry.assets.schemas import AssetCreate
-from registry.errors import GalleryError
-from registry.versions.archives import PackageLimits
-from registry.versions.service import publish_version
-from registry.versions.uploads import PackageFile, PublishUpload
+from registry.versions.uploads import PackageFile
 from runner.messages import StepTask
 from runner.objects import ObjectPathError, download
+from runner.steps.assets import asset_name, own_asset, owner_of, package_of, publish
 from runner.steps.base import Outcome, StepContext, StepFailure
-from sdk import spec as ir
-from sdk._errors import WorkflowDefinitionError
-from sdk._packaging import pack
 from sdk.vocabulary import Kind
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
@@ -52,16 +40,6 @@ def _settings(task: StepTask) -> tuple[str, dict[str, Any]]:
     name = outputs[0].name
     settings = task.settings.get(name)
     return name, dict(settings) if isinstance(settings, dict) else {}
-
-
-def _model_name(step: str, settings: dict[str, Any]) -> str:
-    name = settings.get("model_name")
-    if not isinstance(name, str) or not ir.NAME_RE.fullmatch(name):
-        raise StepFailure(
-            f"step {step!r}: model_name {name!r} is not a model name ({ir.NAME_RULE})",
-            non_retryable=True,
-        )
-    return name
 
 
 def _model_version(step: str, settings: dict[str, Any]) -> str | None:
@@ -90,63 +68,23 @@ def _source(task: StepTask) -> str:
 def _gather(ctx: StepContext, task: StepTask, folder: Path) -> PackageFile:
     """Fetch the model's files and pack them; the package (the model's files, checked)."""
     source = _source(task)
+    missing = f"step {task.step.name!r}: the model output at {source} is missing its files"
     try:
         download(ctx.blobs, source, folder / "model", ctx.tenant.namespace)
     except FileNotFoundError:
-        raise StepFailure(
-            f"step {task.step.name!r}: the model output at {source} is missing its files "
-            "(the job wrote nothing there)",
-            non_retryable=True,
-        ) from None
+        raise StepFailure(f"{missing} (the job wrote nothing there)", non_retryable=True) from None
     except ObjectPathError as exc:
         raise StepFailure(f"step {task.step.name!r}: {exc}", non_retryable=True) from None
-    try:
-        package = pack(folder / "model")
-    except WorkflowDefinitionError as exc:
-        raise StepFailure(f"step {task.step.name!r}: {exc}", non_retryable=True) from None
-    if package.files == 0:
-        raise StepFailure(
-            f"step {task.step.name!r}: the model output at {source} is missing its files",
-            non_retryable=True,
-        )
-    limit = ctx.settings.max_upload_bytes
-    if len(package.data) > limit:
-        raise StepFailure(
-            f"step {task.step.name!r}: the model's files pack to {len(package.data)} bytes, "
-            f"over the {limit}-byte package limit (GALLERY_MAX_UPLOAD_BYTES)",
-            non_retryable=True,
-        )
-    path = folder / "model.tar.gz"
-    path.write_bytes(package.data)
-    return PackageFile(path, len(package.data), package.sha256)
-
-
-async def _asset(ctx: StepContext, owner: Principal, name: str, description: str) -> Asset:
-    """The owner's model asset of that name, made (private) when missing."""
-    async with ctx.db.write() as session:
-        found = (
-            await session.exec(
-                select(Asset).where(
-                    Asset.owner_id == owner.user_id, Asset.kind == "model", Asset.name == name
-                )
-            )
-        ).first()
-        if found is not None:
-            return found
-        data = AssetCreate(kind=Kind.MODEL, name=name, title=name, description=description)
-        return await create_asset(session, data=data, principal=owner)
+    if not any(p.is_file() for p in (folder / "model").rglob("*")):
+        raise StepFailure(missing, non_retryable=True)
+    return package_of(task.step.name, folder / "model", ctx.settings.max_upload_bytes)
 
 
 async def run(ctx: StepContext, task: StepTask) -> Outcome:
     output, settings = _settings(task)
-    name = _model_name(task.step.name, settings)
+    name = asset_name(task.step.name, "model_name", settings.get("model_name"))
     version = _model_version(task.step.name, settings)
-    owner = await ctx.tenants.owner(ctx.tenant)
-    if owner is None:
-        raise StepFailure(
-            "the workspace's owner is deactivated or gone: no model is registered",
-            non_retryable=True,
-        )
+    owner = await owner_of(ctx)
     lineage = task.settings.get("lineage") or {}
     description = str(settings.get("description") or "")
     folder = Path(tempfile.mkdtemp(prefix="gallery-model-", dir=ctx.work_root))
@@ -163,28 +101,11 @@ async def run(ctx: StepContext, task: StepTask) -> Outcome:
                 for key, value in (source.get("metrics") or {}).items()
             },
         }
-        manifest: dict[str, Any] = {
-            "description": description,
-            "package_sha256": package.sha256,
-            "metadata": metadata,
-        }
+        manifest: dict[str, Any] = {"description": description, "metadata": metadata}
         if version is not None:
             manifest["version"] = version
-        asset = await _asset(ctx, owner, name, description)
-        try:
-            published = await publish_version(
-                ctx.db,
-                ctx.blobs,
-                asset=asset,
-                upload=PublishUpload(json.dumps(manifest).encode(), package),
-                principal=owner,
-                limits=PackageLimits.from_settings(ctx.settings),
-            )
-        except GalleryError as exc:
-            raise StepFailure(
-                f"step {task.step.name!r}: registering model {name!r}: {exc.detail}",
-                non_retryable=exc.status < 500,
-            ) from None
+        asset = await own_asset(ctx, owner, Kind.MODEL, name, description)
+        pin = await publish(ctx, task, owner, asset, package, manifest)
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, True)
-    return Outcome(outputs={output: f"{asset.content_id}@{published.version.version}"})
+    return Outcome(outputs={output: pin})

@@ -236,6 +236,36 @@ async def _lineage(
 
 
 @dataclass(frozen=True)
+class DatasetContents:
+    """A dataset version's samples, labels and splits, from its metadata."""
+
+    data_type: str | None
+    samples: int
+    labelled: int
+    labels: list[str]
+    splits: dict[str, int]
+
+
+def _contents(shown: VersionRead | None) -> DatasetContents | None:
+    metadata = shown.manifest.get("metadata") if shown is not None else None
+    found = metadata.get("dataset") if isinstance(metadata, dict) else None
+    if not isinstance(found, dict):
+        return None
+
+    def count(value: Any) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    splits = found.get("splits")
+    return DatasetContents(
+        found.get("data_type") if isinstance(found.get("data_type"), str) else None,
+        count(found.get("samples")),
+        count(found.get("labelled")),
+        [str(label) for label in found.get("labels") or [] if isinstance(label, str)][:200],
+        {str(k): count(v) for k, v in (splits.items() if isinstance(splits, dict) else [])},
+    )
+
+
+@dataclass(frozen=True)
 class AssetView:
     asset: AssetRead
     versions: list[VersionRead]
@@ -247,6 +277,7 @@ class AssetView:
     subscribed: bool
     workspaces: list[tuple[str, str]]
     lineage: Lineage | None = None
+    contents: DatasetContents | None = None
 
     @property
     def usable_versions(self) -> list[VersionRead]:
@@ -349,7 +380,12 @@ async def asset_view(
         dependencies=await _dependencies(session, shown, workflow, principal),
         subscribed=subscribed,
         workspaces=_workspace_choices(spaces, principal),
-        lineage=await _lineage(session, shown, principal) if asset.kind == Kind.MODEL else None,
+        lineage=(
+            await _lineage(session, shown, principal)
+            if asset.kind in (Kind.MODEL, Kind.DATASET)
+            else None
+        ),
+        contents=_contents(shown) if asset.kind == Kind.DATASET else None,
     )
 
 
