@@ -1,6 +1,6 @@
 """revoked tokens: signing out ends that very bearer token (its jti), until it would expire
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0009"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
