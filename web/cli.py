@@ -32,6 +32,7 @@ from registry.context import Context
 from registry.migrate import upgrade
 from registry.settings import Settings
 from runner.embedded import dying_with_parent, start_dev_server, stop, wait_until_listening
+from web import seed
 
 CRASHES = 5
 """Deaths of one child within ``CRASH_WINDOW_SECONDS`` after which ``up`` gives up."""
@@ -47,13 +48,38 @@ class PortTaken(Exception):
     """A port ``up`` needs is in use; the message names it and, if found, who holds it."""
 
 
-async def _prepare(settings: Settings) -> str | None:
+async def _prepare(settings: Settings) -> tuple[str | None, seed.Account | None]:
+    """Migrate; on the first run, the first administrator (its password) and, unless turned
+    off, the system account that publishes the demo."""
     ctx = Context.from_settings(settings)
     try:
         await upgrade(ctx.db)
-        return await ensure_admin(ctx)
+        password = await ensure_admin(ctx)
+        account = None
+        if password is not None and seed.wanted():
+            account = await seed.system_account(ctx)
+        return password, account
     finally:
         await ctx.db.dispose()
+
+
+def _seed_demo(settings: Settings, url: str, account: seed.Account) -> None:
+    """Publish the demo once the app answers (in the background: nothing waits for it)."""
+
+    async def forget() -> None:
+        ctx = Context.from_settings(settings)
+        try:
+            await seed.forget_token(ctx, account)
+        finally:
+            await ctx.db.dispose()
+
+    try:
+        seed.wait_until_up(url)
+        seed.publish(url, account.token, lambda line: print(line, flush=True))
+    except Exception as exc:  # the demo is a convenience: say why it is missing, go on
+        print(f"warning: the demo was not seeded: {exc}", file=sys.stderr, flush=True)
+    finally:
+        asyncio.run(forget())
 
 
 def up(argv: list[str]) -> int:
@@ -83,19 +109,30 @@ def up(argv: list[str]) -> int:
         if embedded:
             # Started first: it comes up while the database is migrated.
             temporal = supervisor.start(_temporal_child(settings))
-        password = asyncio.run(_prepare(settings))
+        password, account = asyncio.run(_prepare(settings))
         supervisor.start(
             Child("worker", settings.data_dir / "worker.log", lambda: _start_worker(settings))
         )
         web = WebApp(settings, web_socket, embedded)
         web.start()
         _announce_start(settings, host, port, password, temporal)
+        if account is not None:
+            threading.Thread(
+                target=_seed_demo,
+                args=(settings, f"http://{_local(host)}:{port}", account),
+                daemon=True,
+            ).start()
         return supervisor.watch(web)
     finally:
         if web is not None:
             web.stop()
         web_socket.close()
         supervisor.stop_all()
+
+
+def _local(host: str) -> str:
+    """An address to reach the app from this machine (a wildcard bind is reached locally)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
 def _claim_ports(host: str, port: int, temporal_port: int | None) -> socket.socket:

@@ -37,11 +37,15 @@ def run(
 
 
 @contextlib.contextmanager
-def gallery_up(data: Path, stop_with: int = signal.SIGINT) -> Iterator[UpRun]:
-    """``gallery up`` on a fresh data dir until the block ends, then ``stop_with``."""
+def gallery_up(
+    data: Path, stop_with: int = signal.SIGINT, *, seed_demo: bool = False
+) -> Iterator[UpRun]:
+    """``gallery up`` on a fresh data dir until the block ends, then ``stop_with`` (the demo
+    is seeded only when asked: most tests want an empty catalog)."""
     port = free_port()
     env = {
         **os.environ,
+        "GALLERY_SEED_DEMO": "1" if seed_demo else "0",
         "GALLERY_DATA_DIR": str(data),
         "GALLERY_PORT": str(port),
         "GALLERY_TEMPORAL_PORT": str(free_port()),
