@@ -28,6 +28,7 @@ from registry.context import Context, provide_ctx, provide_principal
 from registry.documents import MAX_DEPTH, DocumentError, loads
 from registry.errors import FieldError, InvalidInput, MalformedBody
 from registry.executions.routes import router as executions_router
+from registry.labeling.routes import router as labeling_router
 from registry.logs import logging_config, request_log
 from registry.migrate import upgrade
 from registry.problems import EXCEPTION_HANDLERS
@@ -215,6 +216,7 @@ TAGS = {
     "catalog": "Browse and search what you may see; subscriptions.",
     "workspaces": "Workspaces, the workflows imported into them, and their configuration.",
     "executions": "Runs: start, follow, continue, retry, stop, compare, logs, outputs, to-do.",
+    "labeling": "Label tasks of labeling steps: samples, labels (body or CSV file), progress.",
 }
 
 
@@ -294,6 +296,7 @@ def create_app(
                 ("catalog", catalog),
                 ("workspaces", workspaces_router),
                 ("executions", executions_router),
+                ("labeling", labeling_router),
             )
         ],
     )

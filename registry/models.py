@@ -12,6 +12,7 @@ from registry.assets.models import (
     VersionWhitelist,
 )
 from registry.executions.models import Execution, Experiment, StepRun
+from registry.labeling.models import LabelTask, SampleLabel
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 
 metadata = SQLModel.metadata
@@ -25,8 +26,10 @@ __all__ = [
     "Experiment",
     "Group",
     "GroupMember",
+    "LabelTask",
     "RevokedToken",
     "RuntimeWorkflow",
+    "SampleLabel",
     "StepRun",
     "Subscription",
     "User",

@@ -116,6 +116,8 @@ class Activities:
         finally:
             beat.cancel()
         await started
+        if outcome.waiting:  # the workflow records it waiting (nothing final to write)
+            return StepResult(waiting=outcome.waiting)
         if outcome.metrics:  # up to 1 MB: written here, never through the workflow's history
             await self.recorder.step_finished(
                 task.execution_id,

@@ -81,6 +81,8 @@ class StepTask(_Model):
     settings: dict[str, Any] = Field(default_factory=dict)
     """Steps other than jobs: each output's settings with their values resolved (output name
     → config), and ``lineage`` (what produced the inputs: step, output, algorithm, metrics)."""
+    phase: Literal["start", "finish"] = "start"
+    """``finish``: the step waited for people (a labeling step) and was continued."""
 
 
 class StepResult(_Model):
@@ -90,3 +92,5 @@ class StepResult(_Model):
     """The activity wrote the step's final record itself (a step with metrics: they stay out
     of the workflow's history). Otherwise the workflow writes it with its next records (and
     the worker writes it too when those do not come soon)."""
+    waiting: list[str] = Field(default_factory=list)
+    """Not done: the step waits for people (its ``waiting_for``) until a *continue*."""

@@ -46,8 +46,11 @@ RECORD_TIMEOUT = timedelta(seconds=30)
 # A step whose worker died is started again this many times beyond its own retry policy.
 LOST_WORKER_RERUNS = 3
 TERMINAL = frozenset({"succeeded", "skipped", "failed", "stopped"})
-ASSET_STEPS = frozenset({"model", "create_dataset", "release_dataset", "dataset_import"})
-"""Steps whose outputs are asset versions they published (``CONTENT_ID@VERSION``)."""
+ASSET_STEPS = frozenset(
+    {"model", "create_dataset", "release_dataset", "dataset_import", "labeling"}
+)
+"""Steps whose outputs are asset versions they published (``CONTENT_ID@VERSION``; a
+labeling step's ``label_task`` output is the dataset version of its labels)."""
 
 
 def default_root(namespace: str, workflow_id: str, storage: str) -> str:
@@ -85,6 +88,8 @@ class ExecutionWorkflow:
         self.errors: dict[str, str] = {}
         self.attempt_base: dict[str, int] = {}
         self.branch_skipped: set[str] = set()
+        self.waited: set[str] = set()
+        """Steps whose executor said "wait for people" (labeling): they run again to finish."""
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.handles: dict[str, workflow.ActivityHandle[Any]] = {}
         self.stopping = False
@@ -288,6 +293,10 @@ class ExecutionWorkflow:
                     self._requeue(task.records)
                     self._set(name, "stopped", finished=True)
                     return
+                if result.waiting:  # waits for people; its continue runs it to finish
+                    self.waited.add(name)
+                    self._set(name, "waiting_input", waiting_for=result.waiting)
+                    return
                 self.outputs[name] = result.outputs
                 self.metrics[name] = result.metrics
                 if result.recorded:
@@ -369,6 +378,7 @@ class ExecutionWorkflow:
             timeout_seconds=step.policy.max_execution_minutes * 60,
             records=self._take_records(),
             seq=self.seq,
+            phase="finish" if step.name in self.waited else "start",
         )
 
     def _output_kind(self, ref: ir.OutputRef) -> str:
@@ -377,7 +387,7 @@ class ExecutionWorkflow:
         producer = self.spec.step(ref.step)
         for output in producer.outputs:
             if output.name == ref.output and producer.type in ASSET_STEPS:
-                return output.kind
+                return "dataset" if output.kind == "label_task" else output.kind
         return "path"
 
     def _lineage(self, step: ir.StepSpec) -> dict[str, Any]:

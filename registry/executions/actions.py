@@ -19,6 +19,7 @@ from registry.errors import Conflict, GalleryError, NotFound
 from registry.executions import service
 from registry.executions.models import OPEN_STATUSES, Execution, StepRun, log_key, log_prefix
 from registry.executions.schemas import ExecutionRead, ExecutionStart
+from registry.labeling import service as labeling
 from registry.workspaces import service as workspaces
 from registry.workspaces.models import RuntimeWorkflow
 from sdk import spec as ir
@@ -147,6 +148,9 @@ async def continue_step(
     found = await step_of(ctx, user, execution_id, step)
     spec = workspaces.stored_spec(found.workflow)
     service.check_continue(spec, found.execution, found.step, inputs, found.space)
+    if service.waits_for_people(spec, found.step):  # 409 "N samples remain" until labelled
+        async with ctx.db.read() as session:
+            await labeling.check_continue(session, execution_id, step)
     await ctx.runner.update(
         execution_id, ir.UPDATE_CONTINUE, ir.ContinueInput(step=step, values=inputs)
     )

@@ -31,6 +31,7 @@ from registry.executions.schemas import (
     TodoItem,
     WaitingInput,
 )
+from registry.labeling.models import WAITING_FOR as LABELS
 from registry.models_base import has_word, utcnow
 from registry.settings import Settings
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
@@ -771,11 +772,21 @@ def check_continue(
         for name in values
         if name not in needed
     ]
-    errors += [(name, "needs a value") for name in step.waiting_for if name not in values]
+    people = waits_for_people(spec, step)  # a labeling step: labels, not placeholder values
+    errors += [
+        (name, "needs a value")
+        for name in step.waiting_for
+        if name not in values and not (people and name == LABELS)
+    ]
     errors += ir.check_values(spec, {k: v for k, v in values.items() if k in needed})
     if errors:
         raise _problems("inputs", errors)
     _inside(spec, space, values, "inputs")
+
+
+def waits_for_people(spec: ir.WorkflowSpec, step: StepRun) -> bool:
+    """A labeling step waiting for its labels (``registry.labeling`` checks its rule)."""
+    return LABELS in step.waiting_for and spec.step(step.name).type == "labeling"
 
 
 def _inside(spec: ir.WorkflowSpec, space: str, values: dict[str, Any], field: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from runner.messages import StepTask
-from runner.steps import dataset, job, model
+from runner.steps import dataset, job, labeling, model
 from runner.steps.base import Outcome, StepContext, StepFailure
 
 Executor = Callable[[StepContext, StepTask], Awaitable[Outcome]]
@@ -19,6 +19,8 @@ EXECUTORS: dict[str, Executor] = {
     "model": model.run,
     "create_dataset": dataset.create,
     "release_dataset": dataset.release,
+    "dataset_import": dataset.import_data,
+    "labeling": labeling.run,
 }
 
 

@@ -61,3 +61,6 @@ class Outcome:
     outputs: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     floats: dict[str, dict[str, float]] = field(default_factory=dict)
+    waiting: list[str] = field(default_factory=list)
+    """Not done yet: the step waits for people (``waiting_for``, e.g. a labeling step's
+    labels); its *continue* runs the executor again with ``StepTask.phase`` ``finish``."""

@@ -337,3 +337,69 @@ async def _publish(
         ctx, task, owner, asset, package, {"version": version, "metadata": metadata}
     )
     return Outcome(outputs={output: pin})
+
+
+def _import_inputs(task: StepTask, where: str) -> tuple[Any, str]:
+    """(the target dataset's input, the source directory) of a dataset import step."""
+    sources = [v for v in task.inputs.values() if v.kind == "path" and v.path]
+    targets = [v for v in task.inputs.values() if not (v.kind == "path" and v.path)]
+    if len(task.inputs) != 2 or len(sources) != 1 or len(targets) != 1:
+        raise StepFailure(
+            f"{where}: takes two inputs, the dataset to add to (a dataset step's output, or "
+            "wf.data.Dataset(dataset_name=...)) and the data's object-store directory",
+            non_retryable=True,
+        )
+    source = sources[0].path
+    assert source is not None
+    return targets[0], source
+
+
+async def import_data(ctx: StepContext, task: StepTask) -> Outcome:
+    """``DatasetImportStep``: the files of an object-store directory (and their labels, from
+    its ``annotations.csv``) added to a dataset, as its next draft version. A file whose path
+    the dataset already holds replaces it (and its label, when the import gives one)."""
+    output = _output(task)
+    where = f"step {task.step.name!r}"
+    target, source = _import_inputs(task, where)
+    kind = "dataset" if isinstance(target.value, dict) else target.kind
+    pin = await dataset_pin(ctx, kind, target.value, where)
+    properties = task.settings.get("properties") or {}
+    owner = await owner_of(ctx)
+    folder = Path(tempfile.mkdtemp(prefix="gallery-dataset-", dir=ctx.work_root))
+    try:
+        await install_version(ctx, pin, folder / "dataset", f"{where}: dataset {pin}")
+        manifest = _manifest(folder / "dataset", where)
+        (folder / "new").mkdir()
+        added = await asyncio.to_thread(_gather, ctx, task, source, folder / "new")
+        keep_labels = properties.get("import_annotations") is not False
+
+        def merge() -> None:
+            samples = {s["path"]: s for s in manifest["samples"]}
+            for sample in added["samples"]:
+                target_file = folder / "dataset" / sample["path"]
+                target_file.parent.mkdir(parents=True, exist_ok=True)
+                (folder / "new" / "dataset" / sample["path"]).replace(target_file)
+                label = sample["label"] if keep_labels else None
+                if sample["path"] in samples:
+                    if label is not None:
+                        samples[sample["path"]]["label"] = label
+                else:
+                    samples[sample["path"]] = {
+                        "path": sample["path"],
+                        "label": label,
+                        "split": None,
+                    }
+            if len(samples) > MAX_SAMPLES:
+                raise StepFailure(
+                    f"{where}: {len(samples)} samples, over the {MAX_SAMPLES} a dataset holds",
+                    non_retryable=True,
+                )
+            manifest["samples"] = list(samples.values())
+            present = {s["label"] for s in manifest["samples"] if s.get("label") is not None}
+            manifest["labels"] = sorted(present | set(manifest["labels"]))
+
+        await asyncio.to_thread(merge)
+        name = await _name_of(ctx, pin)
+        return await _publish(ctx, task, owner, name, output, manifest, folder, draft=None)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, True)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from web.pages import auth, catalog, runs, workspaces
+from web.pages import auth, catalog, labeling, runs, workspaces
 
-PAGES = [*auth.PAGES, *catalog.PAGES, *workspaces.PAGES, *runs.PAGES]
+PAGES = [*auth.PAGES, *catalog.PAGES, *workspaces.PAGES, *runs.PAGES, *labeling.PAGES]
