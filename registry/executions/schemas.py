@@ -161,6 +161,8 @@ class TodoItem(BaseModel):
     workspace: str
     step: str
     waiting_for: list[WaitingInput]
+    label_task: str | None = None
+    """A labeling step waiting for labels: its label task's id (the labeling page)."""
 
 
 class CompareRow(BaseModel):

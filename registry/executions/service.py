@@ -32,6 +32,7 @@ from registry.executions.schemas import (
     WaitingInput,
 )
 from registry.labeling.models import WAITING_FOR as LABELS
+from registry.labeling.models import LabelTask
 from registry.models_base import has_word, utcnow
 from registry.settings import Settings
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
@@ -619,7 +620,9 @@ async def todo(session: AsyncSession, principal: Principal) -> list[TodoItem]:
         )
     )
     items = []
-    for step, execution, workflow, workspace in rows:
+    found = rows.all()
+    tasks = await label_tasks(session, [e.execution_id for _, e, _, _ in found])
+    for step, execution, workflow, workspace in found:
         spec = readable_spec(workflow)
         items.append(
             TodoItem(
@@ -630,9 +633,26 @@ async def todo(session: AsyncSession, principal: Principal) -> list[TodoItem]:
                 workspace=workspace.name,
                 step=step.name,
                 waiting_for=waiting_inputs(spec, step.waiting_for),
+                label_task=tasks.get((execution.execution_id, step.name))
+                if LABELS in step.waiting_for
+                else None,
             )
         )
     return items
+
+
+async def label_tasks(
+    session: AsyncSession, execution_ids: list[str]
+) -> dict[tuple[str, str], str]:
+    """(execution id, step) → the id of the label task the step waits on."""
+    if not execution_ids:
+        return {}
+    rows = await session.exec(
+        select(LabelTask.execution_id, LabelTask.step, LabelTask.task_id).where(
+            col(LabelTask.execution_id).in_(execution_ids)
+        )
+    )
+    return {(e, s): t for e, s, t in rows if e is not None and s is not None}
 
 
 async def list_experiments(session: AsyncSession, workspace: Workspace) -> list[ExperimentRead]:

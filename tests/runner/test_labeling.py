@@ -110,6 +110,8 @@ def test_people_label_through_the_api_and_the_page_then_the_pipeline_goes_on(
         "open",
     )
     base = f"/label-tasks/{task['id']}"
+    assert todo[0]["label_task"] == task["id"]
+    assert f'href="{base}"' in browser.get("/todo").text  # the to-do page links to labeling
     unlabelled = client.get(f"{base}/samples", params={"state": "unlabelled"}).json()
     assert [s["path"] for s in unlabelled["items"]] == [f"images/{i}.txt" for i in (3, 4, 5)]
     assert unlabelled["next_cursor"] is None
@@ -146,6 +148,8 @@ def test_people_label_through_the_api_and_the_page_then_the_pipeline_goes_on(
     refused = client.post(cont, json={"inputs": {}})
     assert refused.status_code == 409, refused.text
     assert "3 samples remain" in refused.json()["detail"]
+    on_page = browser.submit(cont, {})  # the execution page's Continue button says the same
+    assert on_page.status_code == 409 and "3 samples remain" in on_page.text
 
     # Another user sees none of it.
     other = runtime.gallery.user()
