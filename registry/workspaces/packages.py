@@ -11,34 +11,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
 from litestar import Request, Response, head, put
 from litestar.datastructures import State
-from litestar.params import PathParameter
 
 from registry.blobs import BlobNotFound, BlobStore
 from registry.context import CtxDep, UserDep
 from registry.errors import InvalidInput, NotFound, PayloadTooLarge
-from registry.params import WorkspaceName
+from registry.params import PackageSha, WorkspaceName
 from registry.versions.archives import PackageLimits, check_archive
 from registry.workspaces import service
 from registry.workspaces.storage import package_key
-
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
-Sha256 = Annotated[
-    str,
-    PathParameter(
-        pattern=r"^[0-9a-f]{64}$(?!\n)",
-        max_length=64,
-        description="The package's sha256 (64 lowercase hex digits)",
-        schema_extra={"pattern": r"^[0-9a-f]{64}$"},
-    ),
-]
 
 
 def has_package(blobs: BlobStore, workspace_id: int, sha256: str) -> bool:
@@ -50,7 +37,7 @@ def has_package(blobs: BlobStore, workspace_id: int, sha256: str) -> bool:
 
 
 @head("/workspaces/{ws:str}/packages/{sha256:str}", status_code=200)
-async def package_exists(ctx: CtxDep, user: UserDep, ws: WorkspaceName, sha256: Sha256) -> None:
+async def package_exists(ctx: CtxDep, user: UserDep, ws: WorkspaceName, sha256: PackageSha) -> None:
     """200 when the workspace holds that package (upload it only when this is 404)."""
     async with ctx.db.write() as session:  # may create the default workspace
         workspace = await service.find_workspace(session, ws, user)
@@ -64,7 +51,7 @@ async def upload_package(
     ctx: CtxDep,
     user: UserDep,
     ws: WorkspaceName,
-    sha256: Sha256,
+    sha256: PackageSha,
     request: Request[Any, Any, State],
 ) -> Response[dict[str, Any]]:
     """Upload a development workflow's code (a tar.gz, as ``release_to_gallery`` packs it)

@@ -24,7 +24,7 @@ from litestar.routes import HTTPRoute
 import registry.context
 from registry.accounts.service import Principal, authenticate
 from registry.context import SIGN_IN_FIRST, signed_in
-from registry.params import UUID_PATTERN, VERSION_PATTERN
+from registry.params import SHA256_PATTERN, UUID_PATTERN, VERSION_PATTERN
 from sdk.vocabulary import NAME_PATTERN
 from tests.support.gallery import API, Client, Gallery
 from web.app import create_app
@@ -97,6 +97,8 @@ def sample(parameter: dict[str, Any]) -> str:
         return str(uuid.uuid4())
     if pattern == VERSION_PATTERN:
         return "9.9.9"
+    if pattern == SHA256_PATTERN:
+        return "0" * 64
     if pattern == NAME_PATTERN:
         return "n" + uuid.uuid4().hex[:10]
     assert pattern is None, f"a pattern this test does not know: {parameter}"

@@ -17,6 +17,7 @@ SUMMARY_KEYS = {
     "name",
     "source_content_id",
     "source_version",
+    "development",
     "status",
     "latest_execution",
     "latest_execution_id",
