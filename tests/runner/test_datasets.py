@@ -188,6 +188,9 @@ def test_files_and_labels_become_a_draft_then_a_released_split_version(
     # Nobody else sees the dataset.
     other = runtime.gallery.user()
     assert other.get(f"/assets/{content_id}").status_code == 404
+    # The steps' scratch directories are gone.
+    work = runtime.gallery.settings.data_dir / "work"
+    assert not list(work.glob("gallery-dataset-*")) and not list(work.glob("gallery-model-*"))
 
 
 def test_a_dataset_named_in_the_definition_is_read_by_a_job(
