@@ -32,6 +32,7 @@ from registry.labeling.routes import router as labeling_router
 from registry.logs import logging_config, request_log
 from registry.migrate import upgrade
 from registry.problems import EXCEPTION_HANDLERS
+from registry.services.routes import router as services_router
 from registry.settings import Settings
 from registry.versions.service import sweep_orphans
 from registry.workspaces.routes import router as workspaces_router
@@ -217,6 +218,7 @@ TAGS = {
     "workspaces": "Workspaces, the workflows imported into them, and their configuration.",
     "executions": "Runs: start, follow, continue, retry, stop, compare, logs, outputs, to-do.",
     "labeling": "Label tasks of labeling steps: samples, labels (body or CSV file), progress.",
+    "services": "Deployed model services: list, read, delete, predict through the registry.",
 }
 
 
@@ -297,6 +299,7 @@ def create_app(
                 ("workspaces", workspaces_router),
                 ("executions", executions_router),
                 ("labeling", labeling_router),
+                ("services", services_router),
             )
         ],
     )

@@ -13,6 +13,7 @@ from registry.assets.models import (
 )
 from registry.executions.models import Execution, Experiment, StepRun
 from registry.labeling.models import LabelTask, SampleLabel
+from registry.services.models import Service
 from registry.workspaces.models import RuntimeWorkflow, Workspace, WorkspaceMember
 
 metadata = SQLModel.metadata
@@ -30,6 +31,7 @@ __all__ = [
     "RevokedToken",
     "RuntimeWorkflow",
     "SampleLabel",
+    "Service",
     "StepRun",
     "Subscription",
     "User",

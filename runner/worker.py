@@ -26,6 +26,8 @@ from registry.logs import logging_config
 from registry.settings import Settings
 from runner import launch
 from runner.activities import Activities
+from runner.services import Processes, Supervisor
+from runner.steps.service import set_processes
 from runner.workflow import ExecutionWorkflow
 from sdk import spec as ir
 
@@ -96,6 +98,10 @@ async def serve(settings: Settings, *, queues: Sequence[str] = (), workflows: bo
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    # Deployed services on this machine: re-adopted or restarted now, then supervised.
+    processes = Processes(settings, activities.sandbox)
+    set_processes(processes)
+    supervising = asyncio.create_task(Supervisor(db, settings, processes).run())
     names = ", ".join(w.task_queue for w in workers)
     print(f"Gallery worker polling {names} on {settings.resolved_temporal_address}", flush=True)
     print(f"Gallery worker: {activities.sandbox.describe()}", flush=True)
@@ -105,6 +111,9 @@ async def serve(settings: Settings, *, queues: Sequence[str] = (), workflows: bo
                 await stack.enter_async_context(worker)
             await stop.wait()
     finally:
+        supervising.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await supervising
         await activities.stop()
         await db.dispose()
 

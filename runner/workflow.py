@@ -469,6 +469,10 @@ class ExecutionWorkflow:
                 return self._output_path(value, consumer)
             if isinstance(value, ir.SelectorRef):
                 return self._output_path(dag.select(value, self.statuses, consumer), consumer)
+            if isinstance(value, ir.OutputVariableRef):  # a service's address: its output
+                return self._output_path(
+                    ir.OutputRef(step=value.step, output=value.output), consumer
+                )
             if isinstance(value, ir.MetricRef):
                 found = self.metrics.get(value.step, {}).get(value.output, {})
                 if value.key not in found:

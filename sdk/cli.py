@@ -742,7 +742,7 @@ BUILTIN: dict[str, tuple[Command, str]] = {
 def _commands() -> dict[str, tuple[Command, str]]:
     """The SDK's verbs: the run loop here, the rest by concern in ``sdk.cli_*`` (imported
     here, since they use this module's helpers)."""
-    from sdk import cli_assets, cli_develop, cli_runs, cli_workflows
+    from sdk import cli_assets, cli_develop, cli_runs, cli_services, cli_workflows
 
     return {
         **BUILTIN,
@@ -750,6 +750,7 @@ def _commands() -> dict[str, tuple[Command, str]]:
         **cli_workflows.COMMANDS,
         **cli_runs.COMMANDS,
         **cli_develop.COMMANDS,
+        **cli_services.COMMANDS,
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from runner.messages import StepTask
-from runner.steps import dataset, job, labeling, model
+from runner.steps import dataset, job, labeling, model, service
 from runner.steps.base import Outcome, StepContext, StepFailure
 
 Executor = Callable[[StepContext, StepTask], Awaitable[Outcome]]
@@ -21,6 +21,7 @@ EXECUTORS: dict[str, Executor] = {
     "release_dataset": dataset.release,
     "dataset_import": dataset.import_data,
     "labeling": labeling.run,
+    "service": service.run,
 }
 
 

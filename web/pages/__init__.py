@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from web.pages import auth, catalog, labeling, runs, workspaces
+from web.pages import auth, catalog, labeling, runs, services, workspaces
 
-PAGES = [*auth.PAGES, *catalog.PAGES, *workspaces.PAGES, *runs.PAGES, *labeling.PAGES]
+PAGES = [
+    *auth.PAGES,
+    *catalog.PAGES,
+    *workspaces.PAGES,
+    *runs.PAGES,
+    *labeling.PAGES,
+    *services.PAGES,
+]
