@@ -169,7 +169,14 @@ deploy = wf.steps.ServiceStep(
     title="Deploy the model",
     inputs=wf.steps.ServiceInput(
         name="service",
-        data=wf.data.ServiceInputPlaceholder(name="service_model", model_name=model_name),
+        data=wf.data.ServiceInputPlaceholder(
+            name="service_model",
+            model_name=model_name,
+            description=(
+                'The model version to serve, e.g. [{"model_name": "digits_classifier", '
+                '"model_version": "1.0.0"}] (the version the register step made)'
+            ),
+        ),
     ),
     outputs=wf.steps.ServiceOutput(
         name="service",
