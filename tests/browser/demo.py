@@ -36,6 +36,8 @@ class Demo:
     """A development debug run (``workflow.debug()``) paused after its first step."""
     model: str
     """A model asset a model step registered (its page shows the lineage)."""
+    label_task: str
+    """A labeling step's label task, half labelled (its step waits on the to-do list)."""
 
 
 def _start(client: httpx.Client, workflow_id: str, **parameters: object) -> str:
@@ -126,6 +128,7 @@ def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: st
     developed.next(emit=lambda _: None)
 
     model = _registered_model(job_dir(root / "model"), wf.Session(gallery.base_url, token_of(bob)))
+    label_task = _labeling(root / "digits", bob, wf.Session(gallery.base_url, token_of(bob)))
     return Demo(
         publisher=users[0],
         consumer=users[1],
@@ -137,6 +140,7 @@ def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: st
         waiting=waiting,
         debugging=debugging.id,
         model=model,
+        label_task=label_task,
     )
 
 
@@ -182,3 +186,98 @@ def _registered_model(code: Path, session: wf.Session) -> str:
     run = workflow.release_and_run()
     assert run.wait(timeout=120) == "succeeded", run.data
     return run.step("register").outputs["model_output"].split("@")[0]
+
+
+DIGITS = """\
+# Writes twelve small PNG pictures of digits (a 3x5 font, scaled) and annotations.csv
+# labelling the first three of them.
+import argparse, pathlib, struct, zlib
+
+FONT = {"0": "111101101101111", "1": "010110010010111", "2": "111001111100111",
+        "3": "111001111001111", "4": "101101111001001", "5": "111100111001111",
+        "6": "111100111101111", "7": "111001010010010", "8": "111101111101111",
+        "9": "111101111001111"}
+
+def png(rows):
+    raw = b"".join(b"\\x00" + bytes(row) for row in rows)
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    head = struct.pack(">IIBBBBB", len(rows[0]), len(rows), 8, 0, 0, 0, 0)
+    return (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", head)
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+def picture(digit, scale=8, pad=2):
+    bits = FONT[digit]
+    width, height = (3 + 2 * pad) * scale, (5 + 2 * pad) * scale
+    rows = [[255] * width for _ in range(height)]
+    for y in range(5):
+        for x in range(3):
+            if bits[y * 3 + x] == "1":
+                for dy in range(scale):
+                    for dx in range(scale):
+                        rows[(y + pad) * scale + dy][(x + pad) * scale + dx] = 20
+    return png(rows)
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--out")
+args = parser.parse_args()
+out = pathlib.Path(args.out) / "digits"
+out.mkdir(parents=True, exist_ok=True)
+for index, digit in enumerate("314159265358"):
+    (out / f"{index:02d}.png").write_bytes(picture(digit))
+(pathlib.Path(args.out) / "annotations.csv").write_text(
+    "path,label\\ndigits/00.png,3\\ndigits/01.png,1\\ndigits/02.png,4\\n")
+"""
+
+
+def _labeling(code: Path, client: httpx.Client, session: wf.Session) -> str:
+    """make pictures → create a dataset → label them: the labeling step waits, its task half
+    labelled (three from the data's annotations, three more through the API)."""
+    code.mkdir(parents=True, exist_ok=True)
+    (code / "digits.py").write_text(DIGITS)
+    out = wf.data.OutputStorage(name="out")
+    make = wf.steps.JobStep(
+        name="make",
+        title="Draw the digits",
+        algorithm=wf.BaseAlgorithm(
+            name="digit_pictures", code_dir=str(code), boot_file="digits.py"
+        ),
+        outputs=[
+            wf.steps.JobOutput(name="out", obs_config=wf.data.OBSOutputConfig(out.join("raw/")))
+        ],
+    )
+    create = wf.steps.CreateDatasetStep(
+        name="create_dataset",
+        title="Make the dataset",
+        inputs=wf.steps.CreateDatasetInput(name="data", data=make.outputs["out"].as_input()),
+        outputs=wf.steps.CreateDatasetOutput(name="dataset"),
+        properties=wf.steps.DatasetProperties(
+            dataset_name="digit_pictures", data_type=wf.data.DataTypeEnum.IMAGE
+        ),
+        depend_steps=make,
+    )
+    label = wf.steps.LabelingStep(
+        name="label",
+        title="Label the digits",
+        inputs=wf.steps.LabelingInput(name="data", data=create.outputs["dataset"].as_input()),
+        outputs=wf.steps.LabelingOutput(name="labelled"),
+        properties=wf.steps.LabelTaskProperties(
+            task_type=wf.data.LabelTaskTypeEnum.IMAGE_CLASSIFICATION,
+            task_name="digit_labels",
+            labels=[wf.steps.Label(name=str(d)) for d in range(10)],
+        ),
+        depend_steps=create,
+    )
+    workflow = wf.Workflow(
+        name="digit_labeling", desc="", steps=[make, create, label], storages=[out], session=session
+    )
+    run = workflow.release_and_run()
+    wait_for(client, run.id, step_is("label", "waiting_input"))
+    task = client.get("/workspaces/default/label-tasks").json()[0]
+    answer = client.put(
+        f"/label-tasks/{task['id']}/labels",
+        json={"labels": {"digits/03.png": "1", "digits/04.png": "5", "digits/05.png": "9"}},
+    )
+    assert answer.status_code == 200, answer.text
+    return str(task["id"])

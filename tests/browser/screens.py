@@ -47,6 +47,7 @@ PAGES: list[tuple[str, Who, Callable[[Demo], str]]] = [
     ("runs", "consumer", lambda d: "/runs"),
     ("compare", "consumer", lambda d: f"/runs/compare?ids={d.succeeded},{d.retried}"),
     ("todo", "consumer", lambda d: "/todo"),
+    ("labeling", "consumer", lambda d: f"/label-tasks/{d.label_task}"),
 ]
 
 

@@ -85,8 +85,16 @@ async def _page(
         task=read,
         shown=shown,
         error=error,
-        keys=list(enumerate(read.labels[:9], start=1)),
+        keys=shortcuts(read.labels),
     )
+
+
+def shortcuts(labels: list[str]) -> dict[str, str]:
+    """Label → its key: the label itself when every label is one digit (a digits task: key
+    5 is label 5), else 1 to 9 in order (labels past the ninth have none)."""
+    if all(len(label) == 1 and label.isdigit() for label in labels):
+        return {label: label for label in labels}
+    return {label: str(index) for index, label in enumerate(labels[:9], start=1)}
 
 
 @get("/label-tasks/{task_id:str}", include_in_schema=False)

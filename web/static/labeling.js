@@ -1,5 +1,6 @@
 // The labeling page. It works without this file (every label is a form's button); with it:
-// keys 1–9 press the label buttons, ← and → go to the previous and next sample.
+// a label's key (shown on its button: 1 to 9, or the digit itself in a digits task) presses
+// it; ← and → go to the previous and next sample.
 "use strict";
 (function () {
   const root = document.getElementById("labeling");
@@ -16,7 +17,7 @@
       window.location.assign(link.getAttribute("href"));
       return;
     }
-    if (/^[1-9]$/.test(event.key)) {
+    if (/^[0-9]$/.test(event.key)) {
       const button = root.querySelector('#label-form button[data-key="' + event.key + '"]');
       if (button) {
         event.preventDefault();
