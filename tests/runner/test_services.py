@@ -27,7 +27,7 @@ from tests.support.runner import start_worker, step, step_is, wait_for
 from tests.support.web import web_user
 
 TRAIN = '''
-"""Writes a model whose predict.py multiplies each input by --factor."""
+"""Writes a model whose predict.py multiplies each input by --factor (0: no predict.py)."""
 import argparse, pathlib
 
 parser = argparse.ArgumentParser()
@@ -36,6 +36,9 @@ parser.add_argument("--factor", type=int)
 args = parser.parse_args()
 out = pathlib.Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
+if args.factor == 0:
+    (out / "weights.txt").write_text("not a model")
+    raise SystemExit(0)
 (out / "predict.py").write_text(
     "FACTOR = %d\\n"
     "def predict(inputs):\\n"
@@ -56,7 +59,7 @@ def train_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def deploying(code: Path) -> wf.Workflow:
+def deploying(code: Path, service_name: str = "svc") -> wf.Workflow:
     """train (a predict.py) → register (model ``served``) → deploy (service ``svc``, on the
     model version the user picks when the step waits)."""
     out = wf.data.OutputStorage(name="out")
@@ -91,14 +94,16 @@ def deploying(code: Path) -> wf.Workflow:
             data=wf.data.ServiceInputPlaceholder(name="service_input", model_name=model_name),
         ),
         outputs=wf.steps.ServiceOutput(
-            name="service", service_config=wf.steps.ServiceConfig(service_name="svc")
+            name="service", service_config=wf.steps.ServiceConfig(service_name=service_name)
         ),
         depend_steps=register,
     )
     return wf.Workflow(name="deploying", desc="", steps=[train, register, deploy], storages=[out])
 
 
-def run_to_service(client: httpx.Client, workflow_id: str, factor: int) -> dict[str, Any]:
+def run_to_service(
+    client: httpx.Client, workflow_id: str, factor: int, ends: str = "succeeded"
+) -> dict[str, Any]:
     """A run that trains, registers and deploys the version it registered."""
     execution = start(client, workflow_id, parameters={"factor": factor})
     waiting = wait_for(client, execution["id"], step_is("deploy", "waiting_input", "failed"))
@@ -111,7 +116,7 @@ def run_to_service(client: httpx.Client, workflow_id: str, factor: int) -> dict[
     )
     assert answer.status_code == 200, answer.text
     done = wait_for(client, execution["id"])
-    assert done["status"] == "succeeded", done
+    assert done["status"] == ends, done
     return done
 
 
@@ -311,6 +316,19 @@ def test_a_taken_port_fails_the_step_the_page_and_the_cli(
     assert listed["name"] == "svc"
     service_id = listed["id"]
 
+    # a version without model files: the swap is refused, the old model goes on serving …
+    bad = run_to_service(client, workflow_id, factor=0, ends="failed")
+    assert "has no predict.py, model.pkl or model.joblib" in step(bad, "deploy")["error"]
+    assert predict(listed["endpoint"], [1]) == {"outputs": [5], "model": pin}
+    # … and as a new service it never starts: the step says why, no process is left
+    fresh = imported(client, deploying(train_dir(tmp_path), "fresh"), name="fresh")
+    never = run_to_service(client, fresh, factor=0, ends="failed")
+    error = step(never, "deploy")["error"]
+    assert "service 'fresh': the service process ended" in error
+    assert "has no predict.py" in error
+    [gone] = [s for s in client.get("/workspaces/default/services").json() if s["name"] == "fresh"]
+    assert gone["status"] == "failed" and processes_of(gone["id"]) == []
+
     # the pages: the list, the service, its try-it form
     assert 'href="/services/' + service_id + '"' in web.get("/services").text
     shown = web.get(f"/services/{service_id}")
@@ -327,10 +345,12 @@ def test_a_taken_port_fails_the_step_the_page_and_the_cli(
     gallery = shell_for(runtime.gallery.base_url, monkeypatch, capsys, tmp_path / "cfg")(client)
     table = gallery("services")
     assert table.code == 0 and "svc" in table.out and listed["endpoint"] in table.out
-    assert json.loads(gallery("services", "--json").out)[0]["id"] == service_id
+    assert service_id in {s["id"] for s in json.loads(gallery("services", "--json").out)}
     missing = gallery("services", "delete", "nope")
     assert missing.code != 0 and "has no service 'nope'" in missing.err
     deleted = gallery("services", "delete", "svc")
     assert deleted.code == 0 and "Deleting service svc" in deleted.out
     wait_until(lambda: client.get(f"/services/{service_id}").status_code == 404, "deleted")
     assert processes_of(service_id) == []
+    assert gallery("services", "delete", "fresh").code == 0  # a failed one goes too
+    wait_until(lambda: client.get(f"/services/{gone['id']}").status_code == 404, "deleted")
