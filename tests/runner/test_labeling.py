@@ -230,6 +230,16 @@ def test_a_completion_rule_of_a_few_samples_lets_continue_early(
     released = step(done, "release_dataset")["outputs"]["output_name"]
     assert version_of(client, released)["manifest"]["metadata"]["dataset"]["labelled"] == 4
 
+    # The next run reuses the task (by its name): the labels people gave are still there.
+    again = waiting(client, start(client, execution["workflow_id"])["id"])
+    reused = the_task(client)
+    assert reused["id"] == task["id"] and reused["execution_id"] == again["id"]
+    assert (reused["status"], reused["labelled"], reused["result"]) == ("open", 4, None)
+    assert reused["dataset"] == step(again, "create_dataset")["outputs"]["output_name"]
+    cont = f"/executions/{again['id']}/steps/label/continue"
+    assert client.post(cont, json={"inputs": {}}).status_code == 200
+    assert wait_for(client, again["id"])["status"] == "succeeded"
+
 
 def test_dataset_import_adds_files_and_labels_to_a_dataset(
     runtime: Runtime, tmp_path: Path
