@@ -24,13 +24,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import or_, select
 
 from registry.executions.models import Execution, StepRun
 from registry.models_base import utcnow
 from registry.services.models import NOTE_STARTED, Service
 from runner import services
-from runner.messages import StepTask
+from runner.messages import InputValue, StepTask
 from runner.packages import install_version
 from runner.sandbox import INSIDE
 from runner.steps.assets import asset_name, named_version, owner_of
@@ -121,17 +121,37 @@ def _port(step: str, settings: dict[str, Any]) -> int | None:
     return port
 
 
-async def _model_pin(ctx: StepContext, task: StepTask) -> str:
+def _split(task: StepTask) -> tuple[list[tuple[str, InputValue]], str | None]:
+    """The inputs naming the model version, and the service to update (the manual's update
+    mode: a ``ServiceData`` or ``ServiceUpdatePlaceholder`` input, its id or name; an empty
+    one is the switch left off: deploy)."""
+    models: list[tuple[str, InputValue]] = []
+    target: str | None = None
+    for name, value in task.inputs.items():
+        given = value.value
+        if value.kind == "value" and isinstance(given, dict) and "service_id" in given:
+            target = str(given["service_id"])
+        elif value.kind == "value" and isinstance(given, str) and given:
+            target = given
+        elif value.kind == "value" and given in (None, "", {}) and len(task.inputs) > 1:
+            continue
+        else:
+            models.append((name, value))
+    return models, target
+
+
+async def _model_pin(ctx: StepContext, task: StepTask, inputs: list[tuple[str, InputValue]]) -> str:
     """``CONTENT_ID@VERSION`` of the model version to serve, from the step's input."""
     where = f"step {task.step.name!r}"
-    if len(task.inputs) != 1:
+    if len(inputs) != 1:
         raise StepFailure(
-            f"{where}: a service step takes one input, the model version to serve (a "
-            f"ServiceInputPlaceholder, a model step's output or a GalleryModel); it has "
-            f"{len(task.inputs)}",
+            f"{where}: a service step takes one input naming the model version to serve (a "
+            f"ServiceInputPlaceholder, a model step's output or a GalleryModel), and "
+            f"optionally the service to update (ServiceData, ServiceUpdatePlaceholder); it "
+            f"has {len(inputs)} naming a model",
             non_retryable=True,
         )
-    [(name, value)] = task.inputs.items()
+    [(name, value)] = inputs
     where = f"{where} input {name!r}"
     if value.kind == "model":
         return str(value.value)
@@ -160,14 +180,16 @@ async def _model_pin(ctx: StepContext, task: StepTask) -> str:
 
 
 async def _existing(ctx: StepContext, name: str) -> Service | None:
+    """The workspace's service of that name (or id)."""
     async with ctx.db.read() as session:
-        return (
-            await session.exec(
-                select(Service).where(
-                    Service.workspace_id == ctx.tenant.workspace_id, Service.name == name
-                )
+        rows = await session.exec(
+            select(Service).where(
+                Service.workspace_id == ctx.tenant.workspace_id,
+                or_(Service.name == name, Service.service_id == name),
             )
-        ).first()
+        )
+        found = rows.all()
+    return next((s for s in found if s.name == name), found[0] if found else None)
 
 
 async def _save(ctx: StepContext, service_id: str, **fields: Any) -> None:
@@ -210,9 +232,17 @@ async def run(ctx: StepContext, task: StepTask) -> Outcome:
     name = settings.get("service_name") or step
     name = asset_name(step, "service_name", name)
     port = _port(step, settings)
-    pin = await _model_pin(ctx, task)
+    models, target = _split(task)
+    pin = await _model_pin(ctx, task, models)
     owner = await owner_of(ctx)
     processes = processes_for(ctx)
+    if target is not None:
+        found = await _existing(ctx, target)
+        if found is None:
+            raise StepFailure(
+                f"{where}: this workspace has no service {target!r} to update", non_retryable=True
+            )
+        name = found.name
     found = await _existing(ctx, name)
     if found is not None and found.status == "deleting":
         raise StepFailure(

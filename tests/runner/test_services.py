@@ -329,6 +329,27 @@ def test_a_taken_port_fails_the_step_the_page_and_the_cli(
     [gone] = [s for s in client.get("/workspaces/default/services").json() if s["name"] == "fresh"]
     assert gone["status"] == "failed" and processes_of(gone["id"]) == []
 
+    # the manual's update mode: a ServiceData input names the service to update
+    def updating(service: str) -> str:
+        model = wf.data.GalleryModel(subscription_id=content_id, version_num=version)
+        update = wf.steps.ServiceStep(
+            name="update",
+            inputs=[
+                wf.steps.ServiceInput(name="model", data=model),
+                wf.steps.ServiceInput(name="target", data=wf.data.ServiceData(service)),
+            ],
+            outputs=wf.steps.ServiceOutput(name="service"),
+        )
+        flow = wf.Workflow(name=f"update-{service[:8]}", desc="", steps=[update])
+        return imported(client, flow, name=f"update-{service[:8]}")
+
+    updated = wait_for(client, start(client, updating(service_id))["id"])
+    assert updated["status"] == "succeeded", updated
+    assert step(updated, "update")["outputs"]["service"] == listed["endpoint"]
+    assert client.get(f"/services/{service_id}").json()["execution_id"] == updated["id"]
+    unknown = wait_for(client, start(client, updating("no-such-service"))["id"])
+    assert "has no service 'no-such-service' to update" in step(unknown, "update")["error"]
+
     # the pages: the list, the service, its try-it form
     assert 'href="/services/' + service_id + '"' in web.get("/services").text
     shown = web.get(f"/services/{service_id}")
