@@ -89,12 +89,16 @@ async def _start(ctx: StepContext, task: StepTask) -> Outcome:
         )
     source = next(iter(task.inputs.values()))
     properties = task.settings.get("properties") or {}
-    name = asset_name(task.step.name, "task_name", properties.get("task_name") or task.step.name)
+    named = source.value if isinstance(source.value, dict) else {}
+    # wf.data.LabelTask(dataset_name, task_name) (or a placeholder's such value): that task
+    given = properties.get("task_name") or named.get("task_name") or task.step.name
+    name = asset_name(task.step.name, "task_name", given)
     labels = _label_set(where, properties.get("labels"))
     minimum = _min_labelled(where, properties.get("properties"))
     task_type = properties.get("task_type")
     await owner_of(ctx)
-    pin = await dataset_pin(ctx, source.kind, source.value, where)
+    kind = "dataset" if named else source.kind  # a dataset or label task named by value
+    pin = await dataset_pin(ctx, kind, source.value, where)
     folder = Path(tempfile.mkdtemp(prefix="gallery-labeling-", dir=ctx.work_root))
     try:
         await install_version(ctx, pin, folder / "dataset", f"{where}: dataset {pin}")

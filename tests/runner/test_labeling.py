@@ -240,6 +240,26 @@ def test_a_completion_rule_of_a_few_samples_lets_continue_early(
     assert client.post(cont, json={"inputs": {}}).status_code == 200
     assert wait_for(client, again["id"])["status"] == "succeeded"
 
+    # A label task named in the definition (wf.data.LabelTask): labels that dataset's latest
+    # version under that task's name.
+    named = wf.steps.LabelingStep(
+        name="relabel",
+        inputs=wf.steps.LabelingInput(
+            name="task",
+            data=wf.data.LabelTask(dataset_name="labelled_data", task_name="second_look"),
+        ),
+        outputs=wf.steps.LabelingOutput(name="output_name"),
+        properties=wf.steps.LabelTaskProperties(labels=[wf.steps.Label(name="odd")]),
+    )
+    flow = wf.Workflow(name="relabeling", desc="", steps=[named])
+    third = wait_for(
+        client, start(client, imported(client, flow))["id"], step_is("relabel", "waiting_input")
+    )
+    tasks = {t["name"]: t for t in client.get("/workspaces/default/label-tasks").json()}
+    assert tasks["second_look"]["execution_id"] == third["id"]
+    assert tasks["second_look"]["dataset"].endswith("@1.1.0")  # the latest release
+    assert tasks["second_look"]["labelled"] == 0  # no label of the data is in its label set
+
 
 def test_dataset_import_adds_files_and_labels_to_a_dataset(
     runtime: Runtime, tmp_path: Path
