@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import secrets
@@ -305,15 +306,34 @@ class Supervisor:
 
     async def run(self) -> None:
         first = True
-        while True:
-            try:
-                await self.pass_once(first=first)
-                first = False
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("service supervision failed; trying again")
-            await asyncio.sleep(self.interval)
+        lock: socket.socket | None = None
+        try:
+            while True:
+                lock = lock or self._lock()
+                try:
+                    if lock is not None:  # else another worker here supervises them
+                        await self.pass_once(first=first)
+                        first = False
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("service supervision failed; trying again")
+                await asyncio.sleep(self.interval)
+        finally:
+            if lock is not None:
+                lock.close()
+
+    def _lock(self) -> socket.socket | None:
+        """One supervisor per machine and data directory (several workers may run on one
+        machine): an abstract unix socket, released by the kernel when its worker ends."""
+        key = hashlib.sha256(str(self.settings.data_dir.resolve()).encode()).hexdigest()[:32]
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(f"\0gallery-services-{key}")
+        except OSError:
+            sock.close()
+            return None
+        return sock
 
     async def pass_once(self, *, first: bool = False) -> None:
         async with self.db.read() as session:
