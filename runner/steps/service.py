@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,14 @@ from sqlmodel import or_, select
 from registry.executions.models import Execution, StepRun
 from registry.models_base import utcnow
 from registry.services.models import NOTE_STARTED, Service
+from registry.workspaces.models import RuntimeWorkflow
 from runner import services
 from runner.messages import InputValue, StepTask
 from runner.packages import install_version
 from runner.sandbox import INSIDE
 from runner.steps.assets import asset_name, named_version, owner_of
 from runner.steps.base import Outcome, StepContext, StepFailure
+from sdk import spec as ir
 from sdk.vocabulary import Kind
 
 _processes: services.Processes | None = None
@@ -54,26 +57,44 @@ def set_processes(found: services.Processes) -> None:
     _processes = found
 
 
-async def _parameters(
-    ctx: StepContext, task: StepTask
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The execution's placeholder values (the newest the task carries win), and the outputs
-    its steps recorded (another service's ``access_address``)."""
+@dataclass
+class Known:
+    """What the step's settings refer to: the execution's placeholder values (the newest the
+    task carries win), the outputs its steps recorded (another service's ``access_address``),
+    and each placeholder's constraint (a service input's ``model_name``)."""
+
+    values: dict[str, Any]
+    outputs: dict[str, dict[str, Any]]
+    constraints: dict[str, dict[str, Any]]
+
+
+async def _known(ctx: StepContext, task: StepTask) -> Known:
+    outputs: dict[str, dict[str, Any]] = {}
+    constraints: dict[str, dict[str, Any]] = {}
     async with ctx.db.read() as session:
         execution = (
             await session.exec(select(Execution).where(Execution.execution_id == task.execution_id))
         ).first()
-        outputs: dict[str, dict[str, Any]] = {}
         if execution is not None:
             rows = await session.exec(
                 select(StepRun.name, StepRun.outputs).where(StepRun.execution_pk == execution.id)
             )
             outputs = {name: dict(found or {}) for name, found in rows.all()}
+            spec = (
+                await session.exec(
+                    select(RuntimeWorkflow.spec).where(RuntimeWorkflow.id == execution.workflow_pk)
+                )
+            ).first()
+            for placeholder in (spec or {}).get("placeholders", []):
+                if isinstance(placeholder, dict) and isinstance(
+                    placeholder.get("constraint"), dict
+                ):
+                    constraints[str(placeholder.get("name"))] = placeholder["constraint"]
     values = dict(execution.parameters if execution is not None else {})
     for record in task.records.execution:
         if record.parameters is not None:
             values.update(record.parameters)
-    return values, outputs
+    return Known(values, outputs, constraints)
 
 
 def _value(config: Any, values: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> Any:
@@ -140,7 +161,9 @@ def _split(task: StepTask) -> tuple[list[tuple[str, InputValue]], str | None]:
     return models, target
 
 
-async def _model_pin(ctx: StepContext, task: StepTask, inputs: list[tuple[str, InputValue]]) -> str:
+async def _model_pin(
+    ctx: StepContext, task: StepTask, inputs: list[tuple[str, InputValue]], known: Known
+) -> str:
     """``CONTENT_ID@VERSION`` of the model version to serve, from the step's input."""
     where = f"step {task.step.name!r}"
     if len(inputs) != 1:
@@ -164,6 +187,12 @@ async def _model_pin(ctx: StepContext, task: StepTask, inputs: list[tuple[str, I
                 non_retryable=True,
             )
         chosen = chosen[0]
+    # A ServiceInputPlaceholder's model_name (text, or the placeholder naming the model).
+    data = next((i.data for i in task.step.inputs if i.name == name), None)
+    constraint = known.constraints.get(data.name, {}) if isinstance(data, ir.PlaceholderRef) else {}
+    expected = _value(constraint.get("model_name"), known.values, known.outputs)
+    if isinstance(chosen, dict) and not chosen.get("model_name") and isinstance(expected, str):
+        chosen = {**chosen, "model_name": expected}
     if not isinstance(chosen, dict) or not isinstance(chosen.get("model_name"), str):
         raise StepFailure(
             f"{where}: expected the model to serve, "
@@ -172,6 +201,12 @@ async def _model_pin(ctx: StepContext, task: StepTask, inputs: list[tuple[str, I
             non_retryable=True,
         )
     model_name = chosen["model_name"]
+    if isinstance(expected, str) and expected and model_name != expected:
+        raise StepFailure(
+            f"{where}: this step serves model {expected!r} (its ServiceInputPlaceholder's "
+            f"model_name); {model_name!r} was picked",
+            non_retryable=True,
+        )
     version = chosen.get("model_version") or None
     if version is not None and not isinstance(version, str):
         raise StepFailure(f"{where}: model_version {version!r} is not text", non_retryable=True)
@@ -225,15 +260,15 @@ def _inside(ctx: StepContext, service_id: str, path: Path) -> str:
 
 
 async def run(ctx: StepContext, task: StepTask) -> Outcome:
-    values, recorded = await _parameters(ctx, task)
-    output, settings = _settings(task, values, recorded)
+    known = await _known(ctx, task)
+    output, settings = _settings(task, known.values, known.outputs)
     step = task.step.name
     where = f"step {step!r}"
     name = settings.get("service_name") or step
     name = asset_name(step, "service_name", name)
     port = _port(step, settings)
     models, target = _split(task)
-    pin = await _model_pin(ctx, task, models)
+    pin = await _model_pin(ctx, task, models, known)
     owner = await owner_of(ctx)
     processes = processes_for(ctx)
     if target is not None:

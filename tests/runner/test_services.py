@@ -102,9 +102,14 @@ def deploying(code: Path, service_name: str = "svc") -> wf.Workflow:
 
 
 def run_to_service(
-    client: httpx.Client, workflow_id: str, factor: int, ends: str = "succeeded"
+    client: httpx.Client,
+    workflow_id: str,
+    factor: int,
+    ends: str = "succeeded",
+    pick: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A run that trains, registers and deploys the version it registered."""
+    """A run that trains, registers and deploys the version it registered (``pick``: what
+    the user picks instead)."""
     execution = start(client, workflow_id, parameters={"factor": factor})
     waiting = wait_for(client, execution["id"], step_is("deploy", "waiting_input", "failed"))
     assert step(waiting, "deploy")["status"] == "waiting_input", waiting
@@ -112,7 +117,11 @@ def run_to_service(
     version = step(waiting, "register")["outputs"]["model_output"].split("@")[1]
     answer = client.post(
         f"/executions/{execution['id']}/steps/deploy/continue",
-        json={"inputs": {"service_input": [{"model_name": "served", "model_version": version}]}},
+        json={
+            "inputs": {
+                "service_input": [pick or {"model_name": "served", "model_version": version}]
+            }
+        },
     )
     assert answer.status_code == 200, answer.text
     done = wait_for(client, execution["id"])
@@ -288,7 +297,8 @@ def test_a_taken_port_fails_the_step_the_page_and_the_cli(
     web = web_user(runtime.gallery)
     client = web.api
     workflow_id = imported(client, deploying(train_dir(tmp_path)))
-    done = run_to_service(client, workflow_id, factor=5)
+    # the model's name may be left out: the placeholder's model_name is the one served
+    done = run_to_service(client, workflow_id, factor=5, pick={"model_version": "1.0.0"})
     pin = step(done, "register")["outputs"]["model_output"]
     content_id, version = pin.split("@")
 
@@ -320,6 +330,9 @@ def test_a_taken_port_fails_the_step_the_page_and_the_cli(
     bad = run_to_service(client, workflow_id, factor=0, ends="failed")
     assert "has no predict.py, model.pkl or model.joblib" in step(bad, "deploy")["error"]
     assert predict(listed["endpoint"], [1]) == {"outputs": [5], "model": pin}
+    # … another model than the step's is refused …
+    wrong = run_to_service(client, workflow_id, factor=5, ends="failed", pick={"model_name": "x"})
+    assert "this step serves model 'served'" in step(wrong, "deploy")["error"]
     # … and as a new service it never starts: the step says why, no process is left
     fresh = imported(client, deploying(train_dir(tmp_path), "fresh"), name="fresh")
     never = run_to_service(client, fresh, factor=0, ends="failed")
