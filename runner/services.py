@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -70,12 +71,30 @@ def version_dir_name(pin: str) -> str:
     return f"{version}-{content_id[:8]}"
 
 
+ENVS_FILE = "envs.json"
+
+
+def read_envs(folder: Path) -> dict[str, str]:
+    """The service's own environment variables (``ServiceConfig(envs=...)``)."""
+    try:
+        found = json.loads((folder / ENVS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def write_envs(folder: Path, envs: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ENVS_FILE).write_text(json.dumps(envs, sort_keys=True))
+
+
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
 def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the service binds
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -168,6 +187,7 @@ class Processes:
             str(port),
         ]
         env = {
+            **read_envs(folder),
             "PATH": f"{Path(sys.executable).parent}:{PATH}",
             "LANG": "C.UTF-8",
             "HOME": place.view(folder / "tmp"),

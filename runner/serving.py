@@ -122,7 +122,7 @@ def _plain(value: Any) -> Any:
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = False
+    allow_reuse_address = True  # a restart on its port is not refused for TIME_WAIT
 
     def __init__(self, address: tuple[str, int], loaded: Loaded, token: str, max_body: int):
         super().__init__(address, Handler)

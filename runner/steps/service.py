@@ -19,6 +19,7 @@ request during the swap) and keeps its port. The worker supervises the process
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -94,6 +95,9 @@ async def _known(ctx: StepContext, task: StepTask) -> Known:
     for record in task.records.execution:
         if record.parameters is not None:
             values.update(record.parameters)
+    for done in task.records.steps:  # written with this task: maybe not in the database yet
+        if done.outputs:
+            outputs[done.step] = {**outputs.get(done.step, {}), **done.outputs}
     return Known(values, outputs, constraints)
 
 
@@ -127,6 +131,42 @@ def _settings(
     settings = task.settings.get(found[0].name)
     raw = settings if isinstance(settings, dict) else found[0].config
     return found[0].name, {k: _value(v, values, outputs) for k, v in raw.items()}
+
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+RESERVED_ENV = ("PATH", "LANG", "HOME", "TMPDIR")
+RESERVED_PREFIXES = ("GALLERY_", "PYTHON", "LD_")
+
+
+def _envs(step: str, settings: dict[str, Any]) -> dict[str, str]:
+    """``ServiceConfig(envs=...)``: the process's own environment variables (a value may be
+    another service step's ``get_output_variable("access_address")``)."""
+    envs = settings.get("envs")
+    if envs in (None, {}):
+        return {}
+    if not isinstance(envs, dict):
+        raise StepFailure(
+            f"step {step!r}: envs must be a mapping of names to text", non_retryable=True
+        )
+    found: dict[str, str] = {}
+    for key, value in envs.items():
+        if not ENV_NAME.fullmatch(key) or key in RESERVED_ENV or key.startswith(RESERVED_PREFIXES):
+            raise StepFailure(
+                f"step {step!r}: envs {key!r} is not a variable a service may set (a name of "
+                f"letters, digits and '_', not {', '.join(RESERVED_ENV)} nor starting with "
+                f"{', '.join(RESERVED_PREFIXES)})",
+                non_retryable=True,
+            )
+        if value is None:
+            raise StepFailure(
+                f"step {step!r}: envs {key!r} has no value (a service address whose step has "
+                "not run?)",
+                non_retryable=True,
+            )
+        if isinstance(value, dict | list):
+            raise StepFailure(f"step {step!r}: envs {key!r} is not text", non_retryable=True)
+        found[key] = str(value)
+    return found
 
 
 def _port(step: str, settings: dict[str, Any]) -> int | None:
@@ -267,6 +307,7 @@ async def run(ctx: StepContext, task: StepTask) -> Outcome:
     name = settings.get("service_name") or step
     name = asset_name(step, "service_name", name)
     port = _port(step, settings)
+    envs = _envs(step, settings)
     models, target = _split(task)
     pin = await _model_pin(ctx, task, models, known)
     owner = await owner_of(ctx)
@@ -289,7 +330,8 @@ async def run(ctx: StepContext, task: StepTask) -> Outcome:
         and found.status == "running"
         and found.host == services.HOST
         and services.is_alive(found.pid, found.service_id)
-    ):
+        and services.read_envs(services.folder_of(ctx.settings, found.service_id)) == envs
+    ):  # (other envs: the process starts again, on its port)
         return await _update(ctx, task, found, pin, output)
     if found is not None:
         service_id, port = found.service_id, port or found.port
@@ -339,6 +381,9 @@ async def run(ctx: StepContext, task: StepTask) -> Outcome:
         secret = again.secret
     pid: int | None = None
     try:
+        await asyncio.to_thread(
+            services.write_envs, services.folder_of(ctx.settings, service_id), envs
+        )
         version_dir = await _fetch(ctx, service_id, pin, where)
         pid = await asyncio.to_thread(processes.start, service_id, version_dir, pin, port, secret)
         await _save(ctx, service_id, pid=pid)

@@ -40,9 +40,11 @@ if args.factor == 0:
     (out / "weights.txt").write_text("not a model")
     raise SystemExit(0)
 (out / "predict.py").write_text(
+    "import os\\n"
     "FACTOR = %d\\n"
     "def predict(inputs):\\n"
-    "    return [x * FACTOR for x in inputs]\\n" % args.factor
+    "    return [os.environ.get(x[4:], '') if isinstance(x, str) and x[:4] == 'env:'\\n"
+    "            else x * FACTOR for x in inputs]\\n" % args.factor
 )
 '''
 
@@ -363,7 +365,36 @@ def test_a_taken_port_fails_the_step_the_page_and_the_cli(
     unknown = wait_for(client, start(client, updating("no-such-service"))["id"])
     assert "has no service 'no-such-service' to update" in step(unknown, "update")["error"]
 
-    # the pages: the list, the service, its try-it form
+    # envs: one service given another's address (get_output_variable)
+    def serving(name: str, after: Any = None, **config: Any) -> wf.steps.ServiceStep:
+        model = wf.data.GalleryModel(subscription_id=content_id, version_num=version)
+        return wf.steps.ServiceStep(
+            name=name,
+            inputs=wf.steps.ServiceInput(name="model", data=model),
+            outputs=wf.steps.ServiceOutput(
+                name="service", service_config=wf.steps.ServiceConfig(**config)
+            ),
+            depend_steps=after,
+        )
+
+    back = serving("back")
+    address = back.outputs["service"].get_output_variable("access_address")
+    front = serving("front", envs={"UPSTREAM": address, "MODE": "demo"}, after=back)
+    pair = imported(client, wf.Workflow(name="pair", desc="", steps=[back, front]))
+    both = wait_for(client, start(client, pair)["id"])
+    assert both["status"] == "succeeded", both
+    back_at = step(both, "back")["outputs"]["service"]
+    front_at = step(both, "front")["outputs"]["service"]
+    assert predict(front_at, ["env:UPSTREAM", "env:MODE", 1])["outputs"] == [back_at, "demo", 5]
+    assert predict(back_at, ["env:UPSTREAM"])["outputs"] == [""]
+    bad_env = serving("odd", envs={"LD_PRELOAD": "x"})
+    odd = imported(client, wf.Workflow(name="odd", desc="", steps=[bad_env]))
+    refused = wait_for(client, start(client, odd)["id"])
+    assert "envs 'LD_PRELOAD' is not a variable a service may set" in step(refused, "odd")["error"]
+    for found in client.get("/workspaces/default/services").json():
+        if found["name"] in ("back", "front"):
+            assert client.delete(f"/services/{found['id']}").status_code == 202
+
     assert 'href="/services/' + service_id + '"' in web.get("/services").text
     shown = web.get(f"/services/{service_id}")
     assert shown.status_code == 200
