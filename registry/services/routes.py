@@ -5,19 +5,16 @@ Members of the service's workspace only; everyone else gets 404.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Response, Router, delete, get, post
 from litestar.params import JSONBody
 
 from registry.context import CtxDep, UserDep, signed_in_routes
-from registry.params import EXCEPTION_HANDLERS, UUID_PATTERN, IdKind, WorkspaceName
+from registry.params import EXCEPTION_HANDLERS, ServiceId, WorkspaceName
 from registry.services import service
 from registry.services.schemas import PredictBody, ServiceRead
 from registry.workspaces import service as workspaces
-
-SERVICE = IdKind(UUID_PATTERN, 36, "a UUID", "no service {value!r}")
-ServiceId = Annotated[str, SERVICE.parameter("The service's id"), SERVICE]
 
 
 @get("/workspaces/{ws:str}/services")

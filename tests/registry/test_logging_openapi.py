@@ -100,7 +100,15 @@ def test_openapi_has_version_tags_and_security(served: tuple[str, Path]) -> None
     document = httpx.get(url + "/schema/openapi.json").json()
     assert document["info"]["version"] == metadata.version("gallery")
     tags = {tag["name"] for tag in document["tags"]}
-    assert tags == {"accounts", "assets", "catalog", "workspaces", "executions", "labeling"}
+    assert tags == {
+        "accounts",
+        "assets",
+        "catalog",
+        "workspaces",
+        "executions",
+        "labeling",
+        "services",
+    }
     schemes = document["components"]["securitySchemes"]
     assert schemes["bearer"]["scheme"] == "bearer"
     assert schemes["password"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"

@@ -12,7 +12,16 @@ from urllib.parse import quote
 import pytest
 from markupsafe import escape
 
-from registry.params import ASSET, EXECUTION, STEP, VERSION, WORKFLOW, WORKSPACE, IdKind
+from registry.params import (
+    ASSET,
+    EXECUTION,
+    SERVICE,
+    STEP,
+    VERSION,
+    WORKFLOW,
+    WORKSPACE,
+    IdKind,
+)
 from tests.support.gallery import Gallery, new_asset
 from tests.support.web import WebClient, web_user
 from web.pages import PAGES
@@ -24,6 +33,7 @@ ILL_FORMED = {
     WORKFLOW: "nope",
     EXECUTION: "x" * 37,
     STEP: "bad name",
+    SERVICE: "nope",
 }
 WELL_FORMED = {
     ASSET: str(uuid.uuid4()),
@@ -32,6 +42,7 @@ WELL_FORMED = {
     WORKFLOW: str(uuid.uuid4()),
     EXECUTION: str(uuid.uuid4()),
     STEP: "train",
+    SERVICE: str(uuid.uuid4()),
 }
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 

@@ -10,8 +10,8 @@ from litestar import get, post
 from litestar.response import Redirect, Template
 
 from registry.errors import GalleryError
+from registry.params import ServiceId
 from registry.services import service
-from registry.services.routes import ServiceId
 from registry.services.schemas import ServiceRead
 from web.render import AnyRequest, ctx_of, form_data, page, see_other, signed_in_user
 
