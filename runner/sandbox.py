@@ -227,6 +227,21 @@ class Sandbox:
             return
         raise SandboxUnavailable("no free sandbox uid")
 
+    def hold(self, uid: int) -> socket.socket | None:
+        """Claim this very uid again (a service re-adopted after its worker restarted keeps
+        the uid it runs as): the claim's socket, or None when another process holds the uid
+        (a step was given it meanwhile). Outside root mode every step has the worker's uid:
+        nothing to claim, an unbound socket stands for it."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if self.mode != "root":
+            return sock
+        try:
+            sock.bind(f"\0gallery-sandbox-uid-{uid}")
+        except OSError:
+            sock.close()
+            return None
+        return sock
+
     def prepare(self, place: Placement, uid: int, writable: list[Path]) -> None:
         """Open the step's writable directories to its uid (root mode; the step owns nothing
         else, so it cannot change its inputs or the cached code they link to)."""

@@ -139,6 +139,17 @@ def is_alive(pid: int | None, service_id: str) -> bool:
     return service_id in _cmdline(pid)
 
 
+def _uid_of(pid: int) -> int | None:
+    """The real uid a process runs as (None when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _tree(pid: int) -> list[int]:
     """``pid`` and its descendants (the sandbox's processes below bwrap)."""
     children: dict[int, list[int]] = {}
@@ -221,6 +232,24 @@ class Processes:
             old.close()
         self.claims[service_id] = stack
         return child.pid
+
+    def reclaim(self, service_id: str, pid: int | None) -> bool:
+        """Claim again the sandbox uid a re-adopted service runs as; False when another
+        process holds it."""
+        uids = {_uid_of(p) for p in _tree(pid)} - {None, os.getuid()} if pid else set()
+        stack = contextlib.ExitStack()
+        for uid in uids:
+            assert uid is not None
+            held = self.sandbox.hold(uid)
+            if held is None:
+                stack.close()
+                return False
+            stack.callback(held.close)
+        old = self.claims.pop(service_id, None)
+        if old is not None:
+            old.close()
+        self.claims[service_id] = stack
+        return True
 
     def stop(self, service_id: str, pid: int | None, *, wait: float = 5.0) -> None:
         """End the process and everything below it (the sandbox's processes)."""
@@ -382,9 +411,14 @@ class Supervisor:
         self.processes.reap()
         alive = is_alive(row.pid, row.service_id)
         if alive and (not first or await health(row.endpoint) is not None):
-            if first:
+            if not first:
+                return
+            # Re-adopted: its sandbox uid is claimed again, so no step is given it; when a
+            # step has it already (the worker was down meanwhile), the service starts afresh
+            # under a uid of its own.
+            if self.processes.reclaim(row.service_id, row.pid):
                 await self._note(row, NOTE_READOPTED, pid=row.pid)
-            return
+                return
         if alive:  # there, but not answering: start it afresh
             await asyncio.to_thread(self.processes.stop, row.service_id, row.pid)
         await self.restart(row, NOTE_RESTARTED if first else NOTE_REVIVED)

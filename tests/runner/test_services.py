@@ -146,6 +146,37 @@ def processes_of(service_id: str) -> list[int]:
     return found
 
 
+def below(pids: list[int]) -> list[int]:
+    """These processes and all their descendants."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[-1].split()[1]
+                )
+            except (OSError, ValueError, IndexError):
+                continue
+    found, todo = set(pids), list(pids)
+    while todo:
+        current = todo.pop()
+        for child, parent in parents.items():
+            if parent == current and child not in found:
+                found.add(child)
+                todo.append(child)
+    return sorted(found)
+
+
+def uid_of(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def wait_until(check: Any, what: str, timeout: float = 60) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -265,6 +296,14 @@ def test_a_model_version_is_served_swapped_supervised_and_deleted(
     )
     assert read["status"] == "running" and pid in processes_of(service_id)
     assert predict(endpoint, [2])["outputs"] == [6]
+    # … with its sandbox uid claimed again: no step can be given it (root workers)
+    uids = {uid_of(p) for p in below(processes_of(service_id))} - {None, os.getuid()}
+    assert uids or os.geteuid() != 0  # a root worker runs it under a uid of its own
+    for uid in uids:
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        with pytest.raises(OSError):
+            probe.bind(f"\0gallery-sandbox-uid-{uid}")
+        probe.close()
     # … and one whose process died with it is started again, on its port
     restart_worker(runtime, kill_services=processes_of(service_id))
     read = wait_until(
