@@ -13,7 +13,13 @@ import pytest
 
 from tests.support.databases import postgres_database, postgres_unavailable, sqlite_url
 from tests.support.gallery import Gallery, fast_settings, running_gallery
-from tests.support.runner import TemporalServer, WorkerProcess, running_worker, temporal_server
+from tests.support.runner import (
+    TemporalServer,
+    WorkerProcess,
+    running_worker,
+    stop_services,
+    temporal_server,
+)
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -74,13 +80,19 @@ def runtime(
         "temporal_address": temporal.address,
         "task_queue": f"test-{uuid.uuid4().hex[:8]}",
     }
-    if request.param == "sqlite":
-        settings = fast_settings(database_url=sqlite_url(data_dir), **common)
-        with running_gallery(settings, "sqlite") as gallery, running_worker(settings) as worker:
-            yield Runtime(gallery, temporal, worker)
-        return
-    require_postgres()
-    with postgres_database() as url:
-        settings = fast_settings(database_url=url, **common)
-        with running_gallery(settings, "postgres") as gallery, running_worker(settings) as worker:
-            yield Runtime(gallery, temporal, worker)
+    try:
+        if request.param == "sqlite":
+            settings = fast_settings(database_url=sqlite_url(data_dir), **common)
+            with running_gallery(settings, "sqlite") as gallery, running_worker(settings) as worker:
+                yield Runtime(gallery, temporal, worker)
+            return
+        require_postgres()
+        with postgres_database() as url:
+            settings = fast_settings(database_url=url, **common)
+            with (
+                running_gallery(settings, "postgres") as gallery,
+                running_worker(settings) as worker,
+            ):
+                yield Runtime(gallery, temporal, worker)
+    finally:
+        stop_services(data_dir)  # deployed services outlive their worker on purpose

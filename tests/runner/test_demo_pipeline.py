@@ -1,13 +1,17 @@
-"""The first-run demo, "Digits classification", on the real stack: its data becomes a dataset
-(this file grows with the pipeline's steps: labeling, release, train, register, deploy)."""
+"""The first-run demo, "Digits classification", on the real stack, end to end: its data
+becomes a dataset, people label the rest (through the API, as the labeling page does), a
+version is released, a model trained and registered, and the service step deploys the version
+picked when it asks; the endpoint answers predictions."""
 
 from __future__ import annotations
 
+import random
 import runpy
 from pathlib import Path
 
 import httpx
 import pytest
+from sklearn.datasets import load_digits
 
 import sdk as wf
 from tests.runner.conftest import Runtime
@@ -62,7 +66,6 @@ def label_the_rest(client: httpx.Client, execution_id: str) -> None:
     assert refused.status_code == 409 and "remain" in refused.json()["detail"]
     left = client.get(f"/label-tasks/{task_id}/samples", params={"state": "unlabelled"}).json()
     digits = load_digits()
-    import random
 
     chosen = random.Random(7).sample(range(len(digits.target)), 60)  # as prepare_data picks
     labels = {
@@ -75,7 +78,7 @@ def label_the_rest(client: httpx.Client, execution_id: str) -> None:
     assert went_on.status_code == 200, went_on.text
 
 
-def test_the_demo_runs_from_data_to_a_registered_model_and_asks_for_the_service_s_version(
+def test_the_demo_runs_from_data_to_a_deployed_model_that_answers_predictions(
     runtime: Runtime, client: httpx.Client
 ) -> None:
     workflow = demo(runtime, client)
@@ -96,3 +99,30 @@ def test_the_demo_runs_from_data_to_a_registered_model_and_asks_for_the_service_
         f"/assets/{released.split('@')[0]}/versions/{released.split('@')[1]}"
     ).json()["manifest"]["metadata"]["dataset"]
     assert summary["labelled"] == 60 and set(summary["splits"]) == {"train", "eval"}
+
+    # The service step asked which model version to deploy: the one just registered.
+    went_on = client.post(
+        f"/executions/{run.id}/steps/deploy/continue",
+        json={
+            "inputs": {
+                "service_model": [{"model_name": "digits_classifier", "model_version": version}]
+            }
+        },
+    )
+    assert went_on.status_code == 200, went_on.text
+    assert run.wait(timeout=120) == "succeeded", run.data
+    endpoint = run.step("deploy").outputs["service"]
+    assert endpoint.startswith("http://127.0.0.1:")
+    digits = load_digits()
+    images = [[float(v) for v in digits.images[i].flatten()] for i in range(20)]
+    answer = httpx.post(f"{endpoint}/predict", json={"inputs": images}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    predicted = answer.json()["outputs"]
+    right = sum(p == str(t) for p, t in zip(predicted, digits.target[:20], strict=True))
+    assert right >= 12, (predicted, list(digits.target[:20]))  # a model, not a guess
+    assert answer.json()["model"] == model
+    # The service is listed, answers through the registry too, and goes when deleted.
+    [service] = client.get("/workspaces/default/services").json()
+    through = client.post(f"/services/{service['id']}/predict", json={"inputs": images[:2]})
+    assert through.status_code == 200 and through.json()["outputs"] == predicted[:2]
+    assert client.delete(f"/services/{service['id']}").status_code == 202

@@ -6,6 +6,7 @@ several share one dev server without taking each other's work.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -148,3 +149,21 @@ def step(execution: dict[str, Any], name: str) -> dict[str, Any]:
 
 def step_is(name: str, *statuses: str) -> Any:
     return lambda e: step(e, name)["status"] in statuses
+
+
+def stop_services(data_dir: Path) -> None:
+    """End the service processes of a Gallery's data dir (they outlive their worker on
+    purpose; a test session must not leave them behind)."""
+    marker = str(data_dir / "services").encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            line = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in line:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(int(entry.name), signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
