@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Router, get, post, put
 from litestar.datastructures import UploadFile
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import File
 
 from registry.accounts.service import Principal
@@ -28,8 +28,11 @@ from registry.workspaces import service as workspaces
 
 LABEL_TASK = IdKind(UUID_PATTERN, 36, "a UUID", "no label task {value!r}")
 LabelTaskId = Annotated[str, LABEL_TASK.parameter("The label task's id"), LABEL_TASK]
+SAMPLE = IdKind(
+    r"^/?[^\x00-\x1f\x7f]{1,1024}$", 1025, "a path of 1 to 1024 characters", "no sample {value!r}"
+)
 SamplePath = Annotated[
-    str, PathParameter(description="The sample's path (as the task's sample list names it)")
+    str, SAMPLE.parameter("The sample's path (as the task's sample list names it)"), SAMPLE
 ]
 INLINE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
 """Sample types answered as themselves; every other sample is answered as plain text (or

@@ -24,6 +24,7 @@ from litestar.routes import HTTPRoute
 import registry.context
 from registry.accounts.service import Principal, authenticate
 from registry.context import SIGN_IN_FIRST, signed_in
+from registry.labeling.routes import SAMPLE
 from registry.params import SHA256_PATTERN, UUID_PATTERN, VERSION_PATTERN
 from sdk.vocabulary import NAME_PATTERN
 from tests.support.gallery import API, Client, Gallery
@@ -101,6 +102,8 @@ def sample(parameter: dict[str, Any]) -> str:
         return "0" * 64
     if pattern == NAME_PATTERN:
         return "n" + uuid.uuid4().hex[:10]
+    if pattern == SAMPLE.pattern:  # a label task's sample: a path in the data
+        return "images/1.png"
     assert pattern is None, f"a pattern this test does not know: {parameter}"
     return "model"
 
