@@ -330,7 +330,10 @@ async def check_continue(session: AsyncSession, execution_id: str, step: str) ->
         )
     ).first()
     if task is None:
-        raise Conflict(f"step {step!r} has no label task yet; wait until it has made one")
+        raise Conflict(
+            f"step {step!r} has no label task: it has not made it yet, or a later run of a "
+            "step with the same task_name took the task over"
+        )
     total, labelled = await counts(session, task)
     need = needed(task, total)
     if labelled < need:
