@@ -23,7 +23,7 @@ from tests.conftest import Runtime
 from tests.support.browser import DESKTOP, Dialogs, chromium, chromium_missing
 from tests.support.databases import sqlite_url
 from tests.support.gallery import Gallery, fast_settings, running_gallery
-from tests.support.runner import TemporalServer, running_worker
+from tests.support.runner import TemporalServer, running_worker, stop_services
 
 HERE = Path(__file__).parent
 
@@ -49,8 +49,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, temporal: TemporalServer) ->
         temporal_address=temporal.address,
         task_queue=f"browser-{uuid.uuid4().hex[:8]}",
     )
-    with running_gallery(settings, "sqlite") as gallery, running_worker(settings) as worker:
-        yield Runtime(gallery, temporal, worker)
+    try:
+        with running_gallery(settings, "sqlite") as gallery, running_worker(settings) as worker:
+            yield Runtime(gallery, temporal, worker)
+    finally:
+        stop_services(data_dir)  # the demo data's service outlives its worker on purpose
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,10 @@ with a changed value, one waits for its export name (the to-do list)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import tarfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +41,8 @@ class Demo:
     model: str
     """A model asset a model step registered (its page shows the lineage)."""
     label_task: str
+    service: str
+    """A deployed service (a tiny model that doubles numbers)."""
     """A labeling step's label task, half labelled (its step waits on the to-do list)."""
 
 
@@ -129,6 +135,7 @@ def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: st
 
     model = _registered_model(job_dir(root / "model"), wf.Session(gallery.base_url, token_of(bob)))
     label_task = _labeling(root / "digits", bob, wf.Session(gallery.base_url, token_of(bob)))
+    service = _service(bob, wf.Session(gallery.base_url, token_of(bob)))
     return Demo(
         publisher=users[0],
         consumer=users[1],
@@ -141,6 +148,7 @@ def seed(gallery: Gallery, root: Path, *, publisher: str = "alice", consumer: st
         debugging=debugging.id,
         model=model,
         label_task=label_task,
+        service=service,
     )
 
 
@@ -281,3 +289,44 @@ def _labeling(code: Path, client: httpx.Client, session: wf.Session) -> str:
     )
     assert answer.status_code == 200, answer.text
     return str(task["id"])
+
+
+PREDICT = b"def predict(inputs):\n    return [2 * x for x in inputs]\n"
+
+
+def _service(client: httpx.Client, session: wf.Session) -> str:
+    """A model version (a predict.py that doubles numbers) deployed as the service "doubler";
+    its id."""
+    model = new_asset(client, kind="model", name="doubler_model", title="Doubler")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("predict.py")
+        info.size = len(PREDICT)
+        archive.addfile(info, io.BytesIO(PREDICT))
+    package = buffer.getvalue()
+    manifest = {"package_sha256": hashlib.sha256(package).hexdigest()}
+    answer = client.post(
+        f"/assets/{model['content_id']}/versions",
+        files={
+            "manifest": (None, json.dumps(manifest), "application/json"),
+            "package": ("package.tar.gz", package, "application/gzip"),
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    deploy = wf.steps.ServiceStep(
+        name="deploy",
+        inputs=wf.steps.ServiceInput(
+            name="model",
+            data=wf.data.GalleryModel(subscription_id=model["content_id"], version_num="1.0.0"),
+        ),
+        outputs=wf.steps.ServiceOutput(
+            name="service", service_config=wf.steps.ServiceConfig(service_name="doubler")
+        ),
+    )
+    workflow = wf.Workflow(name="doubler_service", desc="", steps=[deploy], session=session)
+    run = workflow.release_and_run()
+    assert run.wait(timeout=120) == "succeeded", run.data
+    [found] = [
+        s for s in client.get("/workspaces/default/services").json() if s["name"] == "doubler"
+    ]
+    return str(found["id"])

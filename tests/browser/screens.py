@@ -20,7 +20,7 @@ from tests.browser.demo import Demo, seed
 from tests.support.browser import DESKTOP, PHONE, chromium, chromium_missing, sign_in
 from tests.support.databases import sqlite_url
 from tests.support.gallery import fast_settings, running_gallery
-from tests.support.runner import running_worker, temporal_server
+from tests.support.runner import running_worker, stop_services, temporal_server
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screens"
 SIZES: dict[str, ViewportSize] = {"desktop": DESKTOP, "phone": PHONE}  # type: ignore[dict-item]
@@ -48,6 +48,8 @@ PAGES: list[tuple[str, Who, Callable[[Demo], str]]] = [
     ("compare", "consumer", lambda d: f"/runs/compare?ids={d.succeeded},{d.retried}"),
     ("todo", "consumer", lambda d: "/todo"),
     ("labeling", "consumer", lambda d: f"/label-tasks/{d.label_task}"),
+    ("services", "consumer", lambda d: "/services"),
+    ("service", "consumer", lambda d: f"/services/{d.service}"),
 ]
 
 
@@ -107,12 +109,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             (root / "data").mkdir()
             print("starting a Gallery with demo data ...", flush=True)
-            with running_gallery(settings, "sqlite") as gallery, running_worker(settings):
-                demo = seed(gallery, root / "code")
-                with chromium() as browser:
-                    written, broken = _shoot(
-                        browser, gallery.base_url, demo, args.out, set(args.only)
-                    )
+            try:
+                with running_gallery(settings, "sqlite") as gallery, running_worker(settings):
+                    demo = seed(gallery, root / "code")
+                    with chromium() as browser:
+                        written, broken = _shoot(
+                            browser, gallery.base_url, demo, args.out, set(args.only)
+                        )
+            finally:
+                stop_services(root / "data")
     print(f"{len(written)} screenshots in {args.out}")
     for line in broken:
         print(f"error: {line}", file=sys.stderr)
