@@ -66,6 +66,7 @@ class ExecutionWorkflow:
         self.spec = data.spec
         self.selected = [n for n in ir.topological_order(data.spec) if n in set(data.steps)]
         self.chosen = frozenset(self.selected)
+        self._formats = {p.name: p.format for p in data.spec.placeholders}
         self.gated = data.gated
         self.released: set[str] = set()
         """Debug mode: the steps a *next* let through the gate."""
@@ -441,6 +442,10 @@ class ExecutionWorkflow:
             )
         if isinstance(value, ir.DataValue) and value.kind == "dataset":
             return InputValue(kind="dataset", value=dict(value.value))
+        if isinstance(value, ir.PlaceholderRef) and self._formats.get(value.name) == "dataset":
+            chosen = resolve(value)  # a DatasetPlaceholder's {"dataset_name", "version_name"}
+            if isinstance(chosen, dict):
+                return InputValue(kind="dataset", value=dict(chosen))
         if isinstance(value, ir.OutputRef):
             kind = self._output_kind(value)
             if kind in ("model", "dataset"):

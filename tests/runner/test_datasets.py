@@ -213,6 +213,17 @@ def test_a_dataset_named_in_the_definition_is_read_by_a_job(
     missing = wait_for(client, start(client, reader("9.9.9"))["id"])
     assert "dataset 'digits_data' has no version '9.9.9'" in step(missing, "read")["error"]
 
+    # A DatasetPlaceholder: the dataset is chosen when the run starts.
+    chosen = wf.data.DatasetPlaceholder(name="data_set")
+    job = _job("read", read_code, inputs=[chosen], out=out.join("r/"))
+    placeholder_id = imported(
+        client, wf.Workflow(name="chooser", desc="", steps=[job], storages=[out])
+    )
+    value = {"dataset_name": "digits_data", "version_name": "1.0.0-draft.1"}
+    picked = wait_for(client, start(client, placeholder_id, parameters={"data_set": value})["id"])
+    assert picked["status"] == "succeeded", picked
+    assert found_by(client, picked, "read")["splits"] == ["-"]
+
 
 @pytest.mark.parametrize(
     ("annotations", "ratio", "message"),
