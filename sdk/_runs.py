@@ -272,7 +272,10 @@ def continue_command(execution: dict[str, Any], step: dict[str, Any]) -> str:
 
 def step_note(step: dict[str, Any]) -> str:
     if step["status"] == "waiting_input":
-        return "waits for " + ", ".join(_waiting_name(i) for i in step.get("waiting_for") or [])
+        names = [_waiting_name(i) for i in step.get("waiting_for") or []]
+        if not names:  # a labeling step: people label its task's samples, then continue it
+            return "waits for people to label its samples (see gallery todo / the to-do page)"
+        return "waits for " + ", ".join(names)
     return first_line(step.get("error"))
 
 
