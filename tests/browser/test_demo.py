@@ -48,6 +48,11 @@ def test_the_demo_from_the_catalog_to_predictions(
         execution_id = page.url.split("/executions/")[1].split("?")[0]
         wait_for(api, execution_id, lambda e: e["status"] == "waiting_input")
 
+        # The execution page's Continue box points to the labeling page too.
+        page.goto(f"/executions/{execution_id}?step=label")
+        expect(
+            page.locator("#continue").get_by_role("link", name="Label the samples")
+        ).to_be_visible()
         # The to-do list leads to the labeling page; the keyboard labels each image.
         page.goto("/todo")
         with page.expect_navigation():

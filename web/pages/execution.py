@@ -110,6 +110,8 @@ class Panel:
     retry_fields: list[StepField]
     can_stop: bool
     problems: Problems | None
+    label_task: str | None = None
+    """A waiting labeling step's task (its labeling page)."""
 
 
 def default_step(steps: Sequence[StepRead]) -> StepRead | None:
@@ -180,7 +182,13 @@ async def _panel(
     if step.status in RETRYABLE_STEPS and spec is not None:
         retry_fields = _fields(spec.placeholders, read.parameters, problems, "retry")
     log = await _log_tail(ctx, user, read.id, step.name) if step.has_log else None
+    label_task = None
+    if step.status == "waiting_input" and step.type == "labeling":
+        async with ctx.db.read() as session:
+            tasks = await service.label_tasks(session, [read.id])
+        label_task = tasks.get((read.id, step.name))
     return Panel(
+        label_task=label_task,
         step=step,
         outputs=outputs,
         all_outputs=f"{base}/outputs" if downloadable else None,
