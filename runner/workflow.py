@@ -440,7 +440,8 @@ class ExecutionWorkflow:
             return InputValue(
                 kind="model", value=f"{found.get('subscription_id')}@{found.get('version_num')}"
             )
-        if isinstance(value, ir.DataValue) and value.kind == "dataset":
+        if isinstance(value, ir.DataValue) and value.kind in ("dataset", "label_task"):
+            # a dataset by name, or a label task's dataset (its labelled version once done)
             return InputValue(kind="dataset", value=dict(value.value))
         if isinstance(value, ir.PlaceholderRef) and self._formats.get(value.name) == "dataset":
             chosen = resolve(value)  # a DatasetPlaceholder's {"dataset_name", "version_name"}

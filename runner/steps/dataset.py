@@ -32,6 +32,7 @@ import semver
 from sqlmodel import select
 
 from registry.assets.models import Asset
+from registry.labeling.models import LabelTask
 from runner import objects
 from runner.messages import StepTask
 from runner.packages import install_version
@@ -298,6 +299,8 @@ async def dataset_pin(ctx: StepContext, kind: str, value: Any, where: str) -> st
     release when no version is named)."""
     if kind == "dataset" and isinstance(value, str) and "@" in value:
         return value
+    if kind == "dataset" and isinstance(value, dict) and value.get("task_name"):
+        return await _label_task_pin(ctx, value, where)
     if kind == "dataset" and isinstance(value, dict):
         owner = await owner_of(ctx)
         name = asset_name(where, "dataset_name", value.get("dataset_name"))
@@ -310,6 +313,27 @@ async def dataset_pin(ctx: StepContext, kind: str, value: Any, where: str) -> st
         "wf.data.Dataset(dataset_name=...))",
         non_retryable=True,
     )
+
+
+async def _label_task_pin(ctx: StepContext, value: dict[str, Any], where: str) -> str:
+    """A label task of the workspace named in a definition (``wf.data.LabelTask``): the
+    dataset version its labels were published as, or (not done yet) the one it labels."""
+    name = value.get("task_name")
+    async with ctx.db.read() as session:
+        task = (
+            await session.exec(
+                select(LabelTask).where(
+                    LabelTask.workspace_id == ctx.tenant.workspace_id, LabelTask.name == name
+                )
+            )
+        ).first()
+    if task is not None:
+        return task.result_pin or task.dataset_pin
+    if value.get("dataset_name"):  # no such task yet: its dataset (a labeling step makes it)
+        owner = await owner_of(ctx)
+        dataset = asset_name(where, "dataset_name", value.get("dataset_name"))
+        return await named_version(ctx, owner, Kind.DATASET, dataset, None, where)
+    raise StepFailure(f"{where}: this workspace has no label task {name!r}", non_retryable=True)
 
 
 async def _publish(

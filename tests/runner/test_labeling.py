@@ -260,6 +260,29 @@ def test_a_completion_rule_of_a_few_samples_lets_continue_early(
     assert tasks["second_look"]["dataset"].endswith("@1.1.0")  # the latest release
     assert tasks["second_look"]["labelled"] == 0  # no label of the data is in its label set
 
+    # A job reading a done label task (wf.data.LabelTask) gets the version its labels were
+    # published as.
+    _, read_code = scripts(tmp_path)
+    out = wf.data.OutputStorage(name="out")
+    reader = _job(
+        "read",
+        read_code,
+        inputs=[wf.data.LabelTask(dataset_name="labelled_data", task_name="digits_task")],
+        out=out.join("r/"),
+    )
+    flow = wf.Workflow(name="task_reader", desc="", steps=[reader], storages=[out])
+    read = wait_for(client, start(client, imported(client, flow))["id"])
+    assert read["status"] == "succeeded", read
+    listed = client.get("/workspaces/default/label-tasks").json()
+    summary = next(t for t in listed if t["name"] == "digits_task")
+    done_task = client.get(f"/label-tasks/{summary['id']}").json()
+    assert step(read, "read")["inputs"]["data"] == {
+        "dataset_name": "labelled_data",
+        "task_name": "digits_task",
+    }
+    assert found_by(client, read, "read")["samples"] == 6
+    assert done_task["result"] is not None
+
 
 def test_dataset_import_adds_files_and_labels_to_a_dataset(
     runtime: Runtime, tmp_path: Path
