@@ -73,7 +73,11 @@ def waiting(client: httpx.Client, execution_id: str) -> dict[str, Any]:
     return wait_for(
         client,
         execution_id,
-        lambda e: e["status"] in ("failed", "stopped") or step_is("label", "waiting_input")(e),
+        lambda e: (
+            e["status"] in ("failed", "stopped")
+            # the run's own record follows its step's
+            or (e["status"] == "waiting_input" and step_is("label", "waiting_input")(e))
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from markupsafe import escape
 
+from registry.labeling.routes import LABEL_TASK, SAMPLE
 from registry.params import (
     ASSET,
     EXECUTION,
@@ -34,6 +35,8 @@ ILL_FORMED = {
     EXECUTION: "x" * 37,
     STEP: "bad name",
     SERVICE: "nope",
+    LABEL_TASK: "nope",
+    SAMPLE: "a\x01b",
 }
 WELL_FORMED = {
     ASSET: str(uuid.uuid4()),
@@ -43,6 +46,8 @@ WELL_FORMED = {
     EXECUTION: str(uuid.uuid4()),
     STEP: "train",
     SERVICE: str(uuid.uuid4()),
+    LABEL_TASK: str(uuid.uuid4()),
+    SAMPLE: "images/0.png",
 }
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 
@@ -111,7 +116,8 @@ def test_an_ill_formed_id_on_a_page_is_the_api_s_404_as_html(user: WebClient) ->
         where = f"{method} {path} ({name})"
         assert answer.status_code == 404, where
         assert answer.headers["content-type"].startswith("text/html"), where
-        assert escape(sentence(kind, value)) in answer.text, where
+        shown = "/" + value if kind is SAMPLE else value  # a path parameter keeps its "/"
+        assert escape(sentence(kind, shown)) in answer.text, where
 
 
 def test_the_api_answers_the_same_sentence(user: WebClient) -> None:
