@@ -195,30 +195,38 @@ def _unpack(ctx: StepContext, cache: CodeCache, hold: Hold, key: str, where: str
     staging = cache.staging(hold.sha)
     try:
         archive = staging / "package.tar.gz"
-        digest = hashlib.sha256()
-        try:
-            with archive.open("wb") as handle:
-                for chunk in ctx.blobs.open(key):
-                    digest.update(chunk)
-                    handle.write(chunk)
-        except BlobNotFound:
-            raise StepFailure(f"{where}: its package is missing", non_retryable=True) from None
-        if digest.hexdigest() != hold.sha:
-            raise StepFailure(f"{where}: its package fails its sha256 check", non_retryable=True)
-        try:
-            check_archive(archive, limits)
-        except InvalidInput as exc:
-            rule, why = (exc.errors[0].rule, exc.errors[0].message) if exc.errors else ("", "")
-            setting = f" (the worker's {_SETTINGS[rule]})" if rule in _SETTINGS else ""
-            raise StepFailure(
-                f"{where}: its package is refused before unpacking: {why or exc.detail}{setting}",
-                non_retryable=True,
-            ) from None
+        _fetch_checked(ctx, key, hold.sha, archive, limits, where)
         tree = staging / "tree"
         size = extract(archive, tree, limits, where)
         hold.install(tree, size)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fetch_checked(
+    ctx: StepContext, key: str, sha: str, archive: Path, limits: PackageLimits, where: str
+) -> None:
+    """Fetch the package at ``key`` into ``archive``; StepFailure unless it is there, has its
+    sha256 and passes the package limits (read before anything is unpacked)."""
+    digest = hashlib.sha256()
+    try:
+        with archive.open("wb") as handle:
+            for chunk in ctx.blobs.open(key):
+                digest.update(chunk)
+                handle.write(chunk)
+    except BlobNotFound:
+        raise StepFailure(f"{where}: its package is missing", non_retryable=True) from None
+    if digest.hexdigest() != sha:
+        raise StepFailure(f"{where}: its package fails its sha256 check", non_retryable=True)
+    try:
+        check_archive(archive, limits)
+    except InvalidInput as exc:
+        rule, why = (exc.errors[0].rule, exc.errors[0].message) if exc.errors else ("", "")
+        setting = f" (the worker's {_SETTINGS[rule]})" if rule in _SETTINGS else ""
+        raise StepFailure(
+            f"{where}: its package is refused before unpacking: {why or exc.detail}{setting}",
+            non_retryable=True,
+        ) from None
 
 
 def extract(archive: Path, tree: Path, limits: PackageLimits, where: str) -> int:
@@ -291,20 +299,7 @@ def _fetch_and_extract(ctx: StepContext, key: str, sha: str, tree: Path, where: 
     tree.parent.mkdir(parents=True, exist_ok=True)
     staging = tree.parent / f".{tree.name}.tar.gz"
     try:
-        digest = hashlib.sha256()
-        try:
-            with staging.open("wb") as handle:
-                for chunk in ctx.blobs.open(key):
-                    digest.update(chunk)
-                    handle.write(chunk)
-        except BlobNotFound:
-            raise StepFailure(f"{where}: its files are missing", non_retryable=True) from None
-        if digest.hexdigest() != sha:
-            raise StepFailure(f"{where}: its files fail their sha256 check", non_retryable=True)
-        try:
-            check_archive(staging, limits)
-        except InvalidInput as exc:
-            raise StepFailure(f"{where}: refused: {exc.detail}", non_retryable=True) from None
+        _fetch_checked(ctx, key, sha, staging, limits, where)
         extract(staging, tree, limits, where)
     finally:
         staging.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sdk._errors import ApiError, ConfigurationError
 from sdk._refs import EXECUTION_HELP, execution_label, resolve_execution
 from sdk._session import Session
-from sdk.cli import Command, _follow, _table
+from sdk.cli import Command, _follow, _table, add_param_option
 from sdk.cli_runs import _print_json, _when, compare_table
 
 
@@ -107,14 +107,7 @@ def next_(argv: list[str]) -> int:
     )
     parser.add_argument("execution", help=EXECUTION_HELP)
     parser.add_argument("--step", help="start this ready step instead of the first one")
-    parser.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="placeholder value to set first (typed by it; repeatable)",
-    )
+    add_param_option(parser, "placeholder value to set first")
     parser.add_argument("--follow", "-f", action="store_true", help="then watch the run")
     args = parser.parse_args(argv)
     from sdk._runs import parse_assignments, placeholders_of

@@ -46,26 +46,19 @@ def check_spec(kind: str, manifest: Manifest) -> dict[str, Any] | None:
 
 
 def _check_dependencies(spec: ir.WorkflowSpec, manifest: Manifest) -> None:
-    """Every algorithm the workflow runs is an exact version listed in the dependencies."""
+    """Every algorithm the workflow runs and every model it reads is an exact version listed
+    in the dependencies."""
     listed = {(d.content_id, d.version) for d in manifest.dependencies}
     errors = []
-    for step, content_id, version in ir.gallery_algorithms(spec):
+    pins = [("runs algorithm", pin) for pin in ir.gallery_algorithms(spec)]
+    pins += [("reads model", pin) for pin in ir.gallery_models(spec)]
+    for what, (step, content_id, version) in pins:
         if (content_id, version) not in listed:
             errors.append(
                 FieldError(
                     f"manifest.spec.steps.{step}",
                     "dependency_listed",
-                    f"runs algorithm {content_id}@{version}, which is not an exact version in "
-                    "manifest.dependencies",
-                )
-            )
-    for step, content_id, version in ir.gallery_models(spec):
-        if (content_id, version) not in listed:
-            errors.append(
-                FieldError(
-                    f"manifest.spec.steps.{step}",
-                    "dependency_listed",
-                    f"reads model {content_id}@{version}, which is not an exact version in "
+                    f"{what} {content_id}@{version}, which is not an exact version in "
                     "manifest.dependencies",
                 )
             )

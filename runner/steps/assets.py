@@ -10,6 +10,7 @@ from typing import Any
 
 import semver
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.accounts.service import Principal
 from registry.assets.crud import create_asset
@@ -46,18 +47,20 @@ def asset_name(step: str, setting: str, value: Any) -> str:
     return value
 
 
+async def _owned(session: AsyncSession, owner: Principal, kind: Kind, name: str) -> Asset | None:
+    """The owner's asset of that kind and name, if there is one."""
+    found = await session.exec(
+        select(Asset).where(Asset.owner_id == owner.user_id, Asset.kind == kind, Asset.name == name)
+    )
+    return found.first()
+
+
 async def own_asset(
     ctx: StepContext, owner: Principal, kind: Kind, name: str, description: str = ""
 ) -> Asset:
     """The owner's asset of that kind and name, made (private) when missing."""
     async with ctx.db.write() as session:
-        found = (
-            await session.exec(
-                select(Asset).where(
-                    Asset.owner_id == owner.user_id, Asset.kind == kind, Asset.name == name
-                )
-            )
-        ).first()
+        found = await _owned(session, owner, kind, name)
         if found is not None:
             return found
         data = AssetCreate(kind=kind, name=name, title=name, description=description)
@@ -122,13 +125,7 @@ async def named_version(
     """``CONTENT_ID@VERSION`` of the owner's asset ``name`` (its latest release, or
     ``version``); StepFailure saying which is missing."""
     async with ctx.db.read() as session:
-        asset = (
-            await session.exec(
-                select(Asset).where(
-                    Asset.owner_id == owner.user_id, Asset.kind == kind, Asset.name == name
-                )
-            )
-        ).first()
+        asset = await _owned(session, owner, kind, name)
         if asset is None:
             raise StepFailure(f"{where}: you have no {kind} named {name!r}", non_retryable=True)
         if version is None:
